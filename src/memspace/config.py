@@ -1,0 +1,135 @@
+"""Settings: an ``agent_config`` dict merged over environment variables.
+
+An explicit ``agent_config`` key beats the environment. Keys starting with
+``memory_tool_`` belong to memspace and are checked (a misspelt one is an
+error, not silently ignored); other keys (``max_steps``, ...) belong to
+whoever else reads the same dict and are ignored here.
+
+| agent_config key          | environment variable      | default        |
+|---------------------------|---------------------------|----------------|
+| memory_tool_backend       | MEMORY_TOOL_BACKEND       | local          |
+| memory_tool_local_dir     | MEMORY_TOOL_LOCAL_DIR     | ./memories     |
+| memory_tool_prefix        | MEMORY_TOOL_PREFIX        | memories/      |
+| memory_tool_namespace     | MEMORY_TOOL_NAMESPACE     | default        |
+| memory_tool_read_only     | MEMORY_TOOL_READ_ONLY     | false          |
+| memory_tool_max_<limit>   | MEMORY_TOOL_MAX_<LIMIT>   | see Limits     |
+
+Backend credentials (``AWS_*``, ``R2_*``) are read by the backend that needs them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from memspace.errors import ConfigError
+from memspace.limits import Limits
+from memspace.paths import parse_namespace, parse_prefix
+
+__all__ = ["BACKEND_NAMES", "Settings"]
+
+BACKEND_NAMES = ("local", "s3", "r2", "memory")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+_LIMIT_KEYS = {f"memory_tool_{f.name}": f.name for f in fields(Limits)}
+_KNOWN_KEYS = {
+    "memory_tool_backend",
+    "memory_tool_local_dir",
+    "memory_tool_prefix",
+    "memory_tool_namespace",
+    "memory_tool_read_only",
+    *_LIMIT_KEYS,
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings of one workspace.
+
+    >>> Settings.from_config({"memory_tool_backend": "memory", "max_steps": 5}, environ={}).backend
+    'memory'
+    """
+
+    backend: str = "local"
+    local_dir: Path = Path("memories")
+    prefix: str = "memories/"
+    namespace: str = "default"
+    read_only: bool = False
+    limits: Limits = field(default_factory=Limits)
+
+    @classmethod
+    def from_config(
+        cls, agent_config: Mapping[str, object] | None = None, *, environ: Mapping[str, str] | None = None
+    ) -> Settings:
+        config = dict(agent_config or {})
+        env = os.environ if environ is None else environ
+        unknown = sorted(k for k in config if k.startswith("memory_tool_") and k not in _KNOWN_KEYS)
+        if unknown:
+            raise ConfigError(
+                f"Unknown setting {unknown[0]!r}; known memory_tool_ settings are: "
+                + ", ".join(sorted(_KNOWN_KEYS))
+                + "."
+            )
+
+        def value(key: str) -> object | None:
+            if config.get(key) is not None:
+                return config[key]
+            return env.get(key.upper())
+
+        backend = str(value("memory_tool_backend") or "local").strip().lower()
+        if backend not in BACKEND_NAMES:
+            raise ConfigError(f"memory_tool_backend {backend!r} is not one of: {', '.join(BACKEND_NAMES)}.")
+        limits = Limits(
+            **{name: _int(key, raw) for key, name in _LIMIT_KEYS.items() if (raw := value(key)) is not None}
+        )
+        return cls(
+            backend=backend,
+            local_dir=Path(str(value("memory_tool_local_dir") or "memories")),
+            prefix=parse_prefix(_str("memory_tool_prefix", value("memory_tool_prefix"), "memories/")),
+            namespace=parse_namespace(
+                _str("memory_tool_namespace", value("memory_tool_namespace"), "default")
+            ),
+            read_only=_bool("memory_tool_read_only", value("memory_tool_read_only")),
+            limits=limits,
+        )
+
+    @property
+    def base(self) -> str:
+        """Where this workspace lives in its store: one folder per namespace.
+
+        On object stores it sits under ``prefix`` inside the bucket; the local
+        backend's directory is already dedicated to memspace, so no prefix there.
+        """
+        prefix = "" if self.backend == "local" else self.prefix
+        return f"{prefix}{self.namespace}/"
+
+
+def _str(key: str, raw: object | None, default: str) -> str:
+    if raw is None:
+        return default
+    if not isinstance(raw, str):
+        raise ConfigError(f"{key} must be a string, got {type(raw).__name__}.")
+    return raw
+
+
+def _bool(key: str, raw: object | None) -> bool:
+    if raw is None or isinstance(raw, bool):
+        return bool(raw)
+    text = str(raw).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigError(f"{key} must be true or false, got {raw!r}.")
+
+
+def _int(key: str, raw: object) -> int:
+    try:
+        number = int(str(raw))
+    except ValueError:
+        raise ConfigError(f"{key} must be a positive integer, got {raw!r}.") from None
+    if number <= 0 or isinstance(raw, bool):
+        raise ConfigError(f"{key} must be a positive integer, got {raw!r}.")
+    return number

@@ -1,0 +1,111 @@
+"""The edits, as pure functions from old text to new text.
+
+Each function here raises :class:`~memspace.errors.EditError` when the edit does
+not apply, and is otherwise free of I/O, so the workspace can run it again on a
+fresher copy of the file whenever a concurrent writer got there first.
+
+Lines are separated by ``"\\n"``; a final newline ends the last line rather than
+starting an empty one, so ``"a\\nb\\n"`` has two lines.
+
+>>> insert("a\\nb\\n", 1, "x").text
+'a\\nx\\nb\\n'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from memspace.errors import EditError
+
+__all__ = ["Edited", "append", "insert", "line_count", "occurrence_lines", "split_lines", "str_replace"]
+
+
+@dataclass(frozen=True)
+class Edited:
+    """New text, and the 1-based lines of it that the edit touched (for a snippet)."""
+
+    text: str
+    first_line: int
+    last_line: int
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines of ``text`` without their terminators; ``""`` has no lines."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def line_count(text: str) -> int:
+    return len(split_lines(text))
+
+
+def line_of(text: str, index: int) -> int:
+    """1-based line number of the character at ``index``."""
+    return text.count("\n", 0, index) + 1
+
+
+def append(text: str, addition: str) -> Edited:
+    """Add ``addition`` at the end, on a new line if ``text`` does not end with one."""
+    separator = "\n" if text and not text.endswith("\n") else ""
+    new = text + separator + addition
+    first = line_count(text) + 1
+    return Edited(new, first, max(first, line_count(new)))
+
+
+def occurrence_lines(text: str, old: str) -> list[int]:
+    """Line numbers where non-overlapping occurrences of ``old`` start."""
+    lines: list[int] = []
+    start = text.find(old)
+    while start != -1:
+        lines.append(line_of(text, start))
+        start = text.find(old, start + len(old))
+    return lines
+
+
+def str_replace(text: str, old: str, new: str, *, replace_all: bool = False, path: str = "") -> Edited:
+    """Replace ``old`` by ``new``; ``old`` must occur exactly once unless ``replace_all``."""
+    where = f" in {path}" if path else ""
+    if old == "":
+        raise EditError("old_str is empty; give the exact text to replace, copied from the file.")
+    found = occurrence_lines(text, old)
+    if not found:
+        raise EditError(
+            f"old_str was not found{where}; view the file and copy the exact text to replace, "
+            "including whitespace and line breaks."
+        )
+    if len(found) > 1 and not replace_all:
+        raise EditError(
+            f"old_str occurs {len(found)} times{where}, at lines {_enumerate(found)}; include "
+            "more surrounding text to make it unique, or set replace_all to true."
+        )
+    replaced = text.replace(old, new) if replace_all else text.replace(old, new, 1)
+    first = found[0]
+    # The last touched line: where the final replacement ends in the new text.
+    shift = (new.count("\n") - old.count("\n")) * (len(found) - 1)
+    last = found[-1] + shift + new.count("\n")
+    return Edited(replaced, first, max(first, last))
+
+
+def insert(text: str, after_line: int, addition: str, *, path: str = "") -> Edited:
+    """Insert ``addition`` as whole lines after line ``after_line`` (0 = top of the file)."""
+    lines = split_lines(text)
+    if not 0 <= after_line <= len(lines):
+        where = f" {path}" if path else " the file"
+        raise EditError(
+            f"insert_line {after_line} is out of range:{where} has {len(lines)} lines, so "
+            f"insert_line must be between 0 (top of the file) and {len(lines)} (end of the file)."
+        )
+    added = addition.split("\n")
+    if len(added) > 1 and added[-1] == "":
+        added.pop()
+    new_lines = lines[:after_line] + added + lines[after_line:]
+    ends_with_newline = text.endswith("\n") or text == ""
+    new = "\n".join(new_lines) + ("\n" if ends_with_newline else "")
+    return Edited(new, after_line + 1, after_line + len(added))
+
+
+def _enumerate(numbers: list[int], limit: int = 10) -> str:
+    shown = ", ".join(str(n) for n in numbers[:limit])
+    return shown + (f" and {len(numbers) - limit} more" if len(numbers) > limit else "")

@@ -1,0 +1,165 @@
+"""Virtual paths: the one place that decides which paths a model may use.
+
+A model addresses files with absolute, slash-separated paths such as
+``/notes/a.md``; ``/`` is the root of its workspace. :func:`parse` turns such a
+string into a :class:`VirtualPath` whose ``key`` is the storage key relative to
+the workspace (``notes/a.md``; ``""`` for the root), or raises
+:class:`~memspace.errors.InvalidPathError` / :class:`~memspace.errors.LimitExceededError`.
+
+Rules (DESIGN.md section 5): names are NFC-normalised; ``.``/``..`` segments,
+NUL and other control characters, backslashes and drive letters are rejected;
+``%`` is an ordinary character (paths are never URL-decoded); a path is at most
+``max_path_bytes`` and a segment at most ``max_segment_bytes`` of UTF-8.
+A leading ``/`` is optional and repeated slashes collapse, so every accepted
+path names something *inside* the workspace: there is no way up.
+
+>>> parse("/notes//a.md").key
+'notes/a.md'
+>>> str(parse("notes/"))
+'/notes'
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from memspace.errors import ConfigError, InvalidPathError, LimitExceededError
+from memspace.limits import Limits
+
+__all__ = ["RESERVED_PREFIX", "ROOT", "VirtualPath", "parse", "parse_namespace", "parse_prefix"]
+
+# Names memspace keeps for itself (temp files, locks); users cannot create them,
+# so an internal file can never collide with, or clobber, a user's file.
+RESERVED_PREFIX = ".memspace"
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_NAMESPACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# Bidirectional overrides can make a name display as a different name.
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_DEFAULT_LIMITS = Limits()
+
+
+@dataclass(frozen=True, order=True)
+class VirtualPath:
+    """A validated path inside a workspace; ``parts`` are its segments."""
+
+    parts: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        """Storage key relative to the workspace root (``""`` for the root)."""
+        return "/".join(self.parts)
+
+    @property
+    def dir_key(self) -> str:
+        """Key prefix of everything below this path (``""`` for the root)."""
+        return self.key + "/" if self.parts else ""
+
+    @property
+    def is_root(self) -> bool:
+        return not self.parts
+
+    @property
+    def name(self) -> str:
+        return self.parts[-1] if self.parts else ""
+
+    @property
+    def parent(self) -> VirtualPath:
+        return VirtualPath(self.parts[:-1])
+
+    def child(self, name: str) -> VirtualPath:
+        return VirtualPath((*self.parts, name))
+
+    def is_relative_to(self, other: VirtualPath) -> bool:
+        return self.parts[: len(other.parts)] == other.parts
+
+    def relative_key(self, ancestor: VirtualPath) -> str:
+        """Key of this path below ``ancestor`` (which must contain it)."""
+        return "/".join(self.parts[len(ancestor.parts) :])
+
+    def __str__(self) -> str:
+        return "/" + self.key
+
+    @classmethod
+    def from_key(cls, key: str) -> VirtualPath:
+        """Rebuild a path from a key that came out of storage (already validated)."""
+        return cls(tuple(key.split("/"))) if key else ROOT
+
+
+ROOT = VirtualPath(())
+
+
+def parse(path: str, limits: Limits = _DEFAULT_LIMITS) -> VirtualPath:
+    """Validate a model-supplied path and return it normalised."""
+    if not isinstance(path, str):
+        raise InvalidPathError(f"A path must be a string, not {type(path).__name__}.")
+    if not path.strip():
+        raise InvalidPathError("The path is empty; use '/' for the workspace root.")
+    if "\\" in path:
+        raise InvalidPathError(f"Path {_show(path)} contains a backslash; use '/' to separate folders.")
+    if _DRIVE.match(path):
+        raise InvalidPathError(
+            f"Path {_show(path)} looks like a drive letter; use a workspace path such as '/notes/a.md'."
+        )
+    for char in path:
+        if unicodedata.category(char) in ("Cc", "Zl", "Zp") or char in _BIDI:
+            raise InvalidPathError(
+                f"Path {_show(path)} contains a control character (U+{ord(char):04X}); "
+                "use printable characters only."
+            )
+    normalised = unicodedata.normalize("NFC", path)
+    parts = tuple(segment for segment in normalised.split("/") if segment)
+    for segment in parts:
+        if segment in (".", ".."):
+            raise InvalidPathError(
+                f"Path {_show(path)} contains '{segment}'; '.' and '..' are not allowed, "
+                "use an absolute path from '/'."
+            )
+        if segment.startswith(RESERVED_PREFIX):
+            raise InvalidPathError(
+                f"Names starting with '{RESERVED_PREFIX}' are reserved; choose another name "
+                f"than {_show(segment)}."
+            )
+        if _DRIVE.match(segment) and len(segment) == 2:
+            raise InvalidPathError(f"Path {_show(path)} contains a drive letter '{segment}'.")
+        size = len(segment.encode("utf-8"))
+        if size > limits.max_segment_bytes:
+            raise LimitExceededError(
+                f"A name in the path is {size} bytes; the limit is {limits.max_segment_bytes} "
+                "bytes per name. Use a shorter name."
+            )
+    result = VirtualPath(parts)
+    total = len(result.key.encode("utf-8")) + 1
+    if total > limits.max_path_bytes:
+        raise LimitExceededError(
+            f"The path is {total} bytes; the limit is {limits.max_path_bytes} bytes. Use a shorter path."
+        )
+    return result
+
+
+def parse_namespace(namespace: str) -> str:
+    """Validate a namespace: one name of letters, digits, '.', '_' or '-'."""
+    if not _NAMESPACE.match(namespace) or namespace in (".", ".."):
+        raise ConfigError(
+            f"memory_tool_namespace {namespace!r} is invalid: use 1-64 letters, digits, "
+            "'.', '_' or '-', starting with a letter or digit."
+        )
+    return namespace
+
+
+def parse_prefix(prefix: str) -> str:
+    """Validate a bucket key prefix; returns it with exactly one trailing '/' (or '')."""
+    segments = [segment for segment in prefix.split("/") if segment]
+    for segment in segments:
+        if segment in (".", "..") or any(unicodedata.category(c) == "Cc" for c in segment):
+            raise ConfigError(
+                f"memory_tool_prefix {prefix!r} is invalid: no '.', '..' or control characters."
+            )
+    return "".join(f"{segment}/" for segment in segments)
+
+
+def _show(text: str) -> str:
+    """Quote user text for an error message, bounded and with controls escaped."""
+    return repr(text[:80] + ("..." if len(text) > 80 else ""))

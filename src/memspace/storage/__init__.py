@@ -1,0 +1,27 @@
+"""Byte stores: the protocol and the backends (memory, local, s3/r2)."""
+
+from memspace.storage.base import (
+    Blob,
+    IfMatch,
+    Listing,
+    ObjectInfo,
+    ObjectNotFound,
+    PathConflict,
+    PreconditionFailed,
+    PutMode,
+    Store,
+    SymlinkRefused,
+)
+
+__all__ = [
+    "Blob",
+    "IfMatch",
+    "Listing",
+    "ObjectInfo",
+    "ObjectNotFound",
+    "PathConflict",
+    "PreconditionFailed",
+    "PutMode",
+    "Store",
+    "SymlinkRefused",
+]

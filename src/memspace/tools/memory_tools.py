@@ -1,0 +1,211 @@
+"""``MemoryTools``: the seven tools bound to one workspace, callable by any agent loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from memspace.config import Settings
+from memspace.edits import line_count
+from memspace.errors import IsADirectoryError, MemspaceError, ReadOnlyError
+from memspace.storage.registry import open_store
+from memspace.tools.arguments import ArgumentError, validate
+from memspace.tools.render import render_edit, render_file, render_listing
+from memspace.tools.schema import TOOLS, DefinitionStyle, ToolSpec, definitions
+from memspace.workspace import Workspace
+
+__all__ = ["INSTRUCTIONS", "MemoryTools", "ToolResult"]
+
+log = logging.getLogger("memspace")
+
+INSTRUCTIONS = (
+    "You have a persistent memory workspace: a folder of text files that outlives this "
+    "conversation, used through the memory_* tools with absolute paths such as /notes/topic.md. "
+    "Before multi-step work, view '/' to see what earlier sessions left. Keep notes, plans and "
+    "results there as you work, and record your progress so the work can resume if interrupted. "
+    "Prefer small edits (memory_str_replace, memory_insert, append) to rewriting whole files."
+)
+_READ_ONLY_INSTRUCTIONS = (
+    "You have a read-only memory workspace: a folder of text files from earlier work, shown by "
+    "memory_view with absolute paths such as /notes/topic.md. View '/' before multi-step work "
+    "to see what is there. You cannot change it."
+)
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """What a tool call returns: text for the model, and whether it is an error."""
+
+    text: str
+    is_error: bool = False
+
+
+class MemoryTools:
+    """The memory tools over one workspace.
+
+    >>> tools = MemoryTools.from_config({"memory_tool_backend": "memory"})
+    >>> tools.call("memory_create_update", {"path": "/a.md", "file_text": "hi"}).text
+    'Created /a.md (1 line, 2 bytes).'
+    >>> tools.call("memory_view", {"path": "/nope.md"}).is_error
+    True
+    """
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+        self._specs = tuple(spec for spec in TOOLS if not (spec.writes and workspace.read_only))
+        self._handlers: dict[str, Callable[[dict[str, Any]], str]] = {
+            "memory_view": self._view,
+            "memory_create_update": self._create_update,
+            "memory_str_replace": self._str_replace,
+            "memory_insert": self._insert,
+            "memory_delete": self._delete,
+            "memory_rename": self._rename,
+            "memory_clear_all": self._clear_all,
+        }
+
+    @classmethod
+    def from_config(
+        cls, agent_config: Mapping[str, object] | None = None, *, environ: Mapping[str, str] | None = None
+    ) -> MemoryTools:
+        """Build the tools from an ``agent_config`` dict and the environment (see memspace.config)."""
+        settings = Settings.from_config(agent_config, environ=environ)
+        workspace = Workspace(
+            open_store(settings, environ),
+            base=settings.base,
+            limits=settings.limits,
+            read_only=settings.read_only,
+        )
+        return cls(workspace)
+
+    @property
+    def names(self) -> list[str]:
+        """Names of the tools offered (write tools are left out in read-only mode)."""
+        return [spec.name for spec in self._specs]
+
+    @property
+    def instructions(self) -> str:
+        """A short system instruction on how to use the workspace."""
+        return _READ_ONLY_INSTRUCTIONS if self.workspace.read_only else INSTRUCTIONS
+
+    def definitions(self, style: DefinitionStyle = "json") -> list[dict[str, Any]]:
+        """Tool schemas for ``openai``, ``anthropic``, ``mcp`` or plain ``json``."""
+        return definitions(self._specs, style)
+
+    def call(self, name: str, args: Mapping[str, Any] | str | None = None) -> ToolResult:
+        """Run one tool. Never raises for the model's mistakes: they come back as errors."""
+        spec = self._spec(name)
+        if isinstance(spec, ToolResult):
+            return spec
+        try:
+            text = self._handlers[name](validate(spec, args))
+        except MemspaceError as error:
+            return ToolResult(str(error), is_error=True)
+        except Exception:
+            # A bug or an unexpected backend failure: log it for the operator,
+            # tell the model only what it can act on (no paths, no secrets).
+            log.exception("memspace: unexpected error in %s", name)
+            return ToolResult(
+                f"{name} failed with an internal error; it may not have completed. View the "
+                "affected path to check, then try again.",
+                is_error=True,
+            )
+        return ToolResult(text)
+
+    async def acall(self, name: str, args: Mapping[str, Any] | str | None = None) -> ToolResult:
+        """Async twin of :meth:`call`; the work runs in a thread, off the event loop."""
+        return await asyncio.to_thread(self.call, name, args)
+
+    def close(self) -> None:
+        self.workspace.store.close()
+
+    def __enter__(self) -> MemoryTools:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the tools -------------------------------------------------------------
+
+    def _spec(self, name: str) -> ToolSpec | ToolResult:
+        for spec in self._specs:
+            if spec.name == name:
+                return spec
+        if name in self._handlers:
+            return ToolResult(
+                str(ReadOnlyError(f"{name} is not available: this memory workspace is read-only.")),
+                is_error=True,
+            )
+        return ToolResult(
+            f"There is no tool named {name!r}; the memory tools are: {', '.join(self.names)}.",
+            is_error=True,
+        )
+
+    def _view(self, args: dict[str, Any]) -> str:
+        ws = self.workspace
+        path = ws.path(args["path"])
+        view_range = args.get("view_range")
+        if not path.is_root:
+            try:
+                return render_file(ws.read(str(path)), view_range, ws.limits.max_view_chars)
+            except IsADirectoryError:
+                pass
+        if view_range is not None:
+            raise ArgumentError(f"view_range applies to files only; {path} is a directory.")
+        return render_listing(ws.list(str(path)))
+
+    def _create_update(self, args: dict[str, Any]) -> str:
+        ws = self.workspace
+        path, text, mode = args["path"], args["file_text"], args.get("mode", "create")
+        if mode == "append":
+            outcome = ws.append(path, text)
+            if outcome.created:
+                return f"Created {outcome.path} ({_count(line_count(text), 'line')}) to append to."
+            return f"Appended to {outcome.path}; it now has {_count(line_count(outcome.text), 'line')}."
+        if mode == "overwrite":
+            outcome = ws.overwrite(path, text)
+            return f"Overwrote {outcome.path} ({_count(line_count(text), 'line')}, {_size(text)})."
+        ws.create(path, text)
+        return f"Created {ws.path(path)} ({_count(line_count(text), 'line')}, {_size(text)})."
+
+    def _str_replace(self, args: dict[str, Any]) -> str:
+        ws = self.workspace
+        outcome = ws.str_replace(
+            args["path"], args["old_str"], args["new_str"], replace_all=args.get("replace_all", False)
+        )
+        return render_edit(f"Edited {outcome.path}.", outcome, ws.limits.max_view_chars)
+
+    def _insert(self, args: dict[str, Any]) -> str:
+        ws = self.workspace
+        line = args["insert_line"]
+        outcome = ws.insert(args["path"], line, args["insert_text"])
+        added = outcome.last_line - outcome.first_line + 1
+        where = "at the top of" if line == 0 else f"after line {line} of"
+        summary = f"Inserted {_count(added, 'line')} {where} {outcome.path}."
+        return render_edit(summary, outcome, ws.limits.max_view_chars)
+
+    def _delete(self, args: dict[str, Any]) -> str:
+        moved = self.workspace.delete(args["path"])
+        if moved.kind == "file":
+            return f"Deleted {moved.path}."
+        return f"Deleted directory {moved.path} and the {_count(moved.files, 'file')} in it."
+
+    def _rename(self, args: dict[str, Any]) -> str:
+        moved = self.workspace.rename(args["old_path"], args["new_path"])
+        if moved.kind == "file":
+            return f"Renamed {moved.path} to {moved.destination}."
+        return f"Renamed directory {moved.path} to {moved.destination} ({_count(moved.files, 'file')})."
+
+    def _clear_all(self, args: dict[str, Any]) -> str:
+        count = self.workspace.clear()
+        return f"Cleared the memory workspace: deleted {_count(count, 'file')}."
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def _size(text: str) -> str:
+    return _count(len(text.encode("utf-8")), "byte")

@@ -1,0 +1,164 @@
+"""The seven tools as a model sees them: names, descriptions, JSON schemas.
+
+:func:`definitions` renders them in the shape each API expects; the
+descriptions are written once, here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+__all__ = ["TOOLS", "DefinitionStyle", "Param", "ToolSpec", "definitions"]
+
+DefinitionStyle = Literal["openai", "anthropic", "mcp", "json"]
+ParamType = Literal["string", "integer", "boolean", "line_range"]
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: ParamType
+    description: str
+    required: bool = True
+    enum: tuple[str, ...] = ()
+
+    def schema(self) -> dict[str, Any]:
+        schema: dict[str, Any]
+        if self.type == "line_range":
+            schema = {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2}
+        else:
+            schema = {"type": self.type}
+        if self.enum:
+            schema["enum"] = list(self.enum)
+        schema["description"] = self.description
+        return schema
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    name: str
+    description: str
+    params: tuple[Param, ...]
+    writes: bool
+
+    def input_schema(self) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "properties": {param.name: param.schema() for param in self.params},
+            "required": [param.name for param in self.params if param.required],
+            "additionalProperties": False,
+        }
+
+
+_PATH = "Absolute path inside the memory workspace, e.g. /notes/topic.md; '/' is the root."
+
+TOOLS: tuple[ToolSpec, ...] = (
+    ToolSpec(
+        "memory_view",
+        "Show a directory of the memory workspace (files and folders up to 2 levels deep, "
+        "with sizes) or a file's content with line numbers. Long files are shown in pages; "
+        "use view_range to read a given range of lines. Start here before multi-step work.",
+        (
+            Param("path", "string", _PATH),
+            Param(
+                "view_range",
+                "line_range",
+                "Optional [start, end] line numbers to show for a file (1-based, inclusive; "
+                "end -1 means the last line).",
+                required=False,
+            ),
+        ),
+        writes=False,
+    ),
+    ToolSpec(
+        "memory_create_update",
+        "Write a text file in the memory workspace. mode 'create' (default) makes a new file "
+        "and fails if it exists; 'append' adds file_text at the end on a new line (creating "
+        "the file if needed); 'overwrite' replaces the whole content of an existing file.",
+        (
+            Param("path", "string", _PATH),
+            Param("file_text", "string", "The text to write."),
+            Param(
+                "mode",
+                "string",
+                "create (default), append or overwrite.",
+                required=False,
+                enum=("create", "append", "overwrite"),
+            ),
+        ),
+        writes=True,
+    ),
+    ToolSpec(
+        "memory_str_replace",
+        "Replace text in a file. old_str must match the file exactly (including whitespace) "
+        "and occur exactly once, unless replace_all is true. Shows the edited lines.",
+        (
+            Param("path", "string", _PATH),
+            Param("old_str", "string", "The exact text to replace."),
+            Param("new_str", "string", "The replacement text (may be empty to delete old_str)."),
+            Param(
+                "replace_all",
+                "boolean",
+                "Replace every occurrence instead of requiring exactly one (default false).",
+                required=False,
+            ),
+        ),
+        writes=True,
+    ),
+    ToolSpec(
+        "memory_insert",
+        "Insert text as new lines after line insert_line of a file (0 inserts at the top). "
+        "Shows the edited lines.",
+        (
+            Param("path", "string", _PATH),
+            Param("insert_line", "integer", "Insert after this line number; 0 = top of the file."),
+            Param("insert_text", "string", "The text to insert."),
+        ),
+        writes=True,
+    ),
+    ToolSpec(
+        "memory_delete",
+        "Delete a file, or a directory and everything in it.",
+        (Param("path", "string", _PATH),),
+        writes=True,
+    ),
+    ToolSpec(
+        "memory_rename",
+        "Rename or move a file or a directory. Fails if the destination already exists.",
+        (
+            Param("old_path", "string", "Current path of the file or directory."),
+            Param("new_path", "string", "New path; must not exist yet."),
+        ),
+        writes=True,
+    ),
+    ToolSpec(
+        "memory_clear_all",
+        "Delete every file in the memory workspace. Cannot be undone.",
+        (),
+        writes=True,
+    ),
+)
+
+
+def definitions(specs: tuple[ToolSpec, ...], style: DefinitionStyle) -> list[dict[str, Any]]:
+    """Tool definitions in the shape a given API expects."""
+    rendered: list[dict[str, Any]] = []
+    for spec in specs:
+        schema = spec.input_schema()
+        if style == "openai":
+            rendered.append(
+                {
+                    "type": "function",
+                    "function": {"name": spec.name, "description": spec.description, "parameters": schema},
+                }
+            )
+        elif style == "anthropic":
+            rendered.append({"name": spec.name, "description": spec.description, "input_schema": schema})
+        elif style == "mcp":
+            rendered.append({"name": spec.name, "description": spec.description, "inputSchema": schema})
+        elif style == "json":
+            rendered.append({"name": spec.name, "description": spec.description, "parameters": schema})
+        else:
+            raise ValueError(f"Unknown definition style {style!r}; use openai, anthropic, mcp or json.")
+    return rendered

@@ -1,0 +1,524 @@
+"""The workspace: typed file operations over a byte store.
+
+Every edit (append, overwrite, str_replace, insert) is a pure text transform
+from :mod:`memspace.edits` run through one optimistic-concurrency loop,
+:meth:`Workspace._update`:
+
+    read (text, version) -> transform(text) -> put(new, IfMatch(version))
+    on conflict: did our own write land (lost response, retried)? else back off, re-read, re-apply
+
+so concurrent writers on any backend never lose or double an edit. Creates
+are ``put(mode="create")``, which only one of many concurrent callers wins.
+
+Every write records a short history of write ids (newest first) with the
+object. A put whose response was lost and which the client retried fails with
+a precondition error although it landed; the loop then finds its own write id
+in the current object's history and reports success instead of applying the
+edit twice, even if other writers have built on top of it since.
+
+>>> ws = Workspace(MemoryStore())
+>>> ws.create("/notes/a.md", "hello\\n")
+>>> ws.append("/notes/a.md", "world").text
+'hello\\nworld'
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Literal, TypeVar
+
+from memspace import edits
+from memspace.errors import (
+    AlreadyExistsError,
+    BinaryFileError,
+    ConflictError,
+    InvalidPathError,
+    IsADirectoryError,
+    LimitExceededError,
+    NotADirectoryError,
+    NotFoundError,
+    ReadOnlyError,
+)
+from memspace.limits import Limits
+from memspace.paths import VirtualPath, parse
+from memspace.storage.base import (
+    Blob,
+    IfMatch,
+    ObjectInfo,
+    ObjectNotFound,
+    PathConflict,
+    PreconditionFailed,
+    PutMode,
+    Store,
+    SymlinkRefused,
+)
+
+__all__ = [
+    "AsyncWorkspace",
+    "DirListing",
+    "EditOutcome",
+    "Entry",
+    "Moved",
+    "RetryPolicy",
+    "TextFile",
+    "Workspace",
+]
+
+# Write ids kept with each object: enough to recognise our own landed write
+# even after a few other writers have appended on top of it.
+_WRITE_ID_HISTORY = 8
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How the concurrency loop backs off when other writers win a race."""
+
+    max_attempts: int = 64
+    base_delay: float = 0.005
+    max_delay: float = 0.25
+
+    def delay(self, attempt: int) -> float:
+        # Full jitter: spreads contending writers so one of them wins each round.
+        return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
+
+
+@dataclass(frozen=True)
+class TextFile:
+    path: VirtualPath
+    text: str
+    version: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A file or directory; ``size`` is ``None`` for a directory."""
+
+    path: VirtualPath
+    kind: Literal["file", "dir"]
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class DirListing:
+    """Entries below ``path`` (sorted, up to ``depth`` levels), and how many were left out."""
+
+    path: VirtualPath
+    entries: list[Entry]
+    omitted: int
+
+
+@dataclass(frozen=True)
+class Moved:
+    """What a delete or rename did: a file, or a directory holding ``files`` files."""
+
+    path: VirtualPath
+    kind: Literal["file", "dir"]
+    files: int
+    destination: VirtualPath | None = None
+
+
+@dataclass(frozen=True)
+class EditOutcome:
+    """The file after an edit and the lines the edit touched."""
+
+    path: VirtualPath
+    text: str
+    first_line: int
+    last_line: int
+    created: bool = False
+
+
+class Workspace:
+    """A folder of text files inside ``store`` under the key prefix ``base``.
+
+    ``base`` is where this workspace lives in the store (e.g. ``"memories/alice/"``);
+    no operation reads or writes outside it.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        base: str = "",
+        limits: Limits | None = None,
+        read_only: bool = False,
+        retry: RetryPolicy | None = None,
+        parallelism: int = 8,
+    ) -> None:
+        self.store = store
+        self.base = base
+        self.limits = limits or Limits()
+        self.read_only = read_only
+        self.retry = retry or RetryPolicy()
+        self.parallelism = parallelism
+
+    # -- paths -----------------------------------------------------------------
+
+    def path(self, path: str) -> VirtualPath:
+        return parse(path, self.limits)
+
+    def _key(self, path: VirtualPath) -> str:
+        return self.base + path.key
+
+    def _dir_key(self, path: VirtualPath) -> str:
+        return self.base + path.dir_key
+
+    def _path_of(self, key: str) -> VirtualPath:
+        return VirtualPath.from_key(key[len(self.base) :])
+
+    # -- reading ---------------------------------------------------------------
+
+    def read(self, path: str) -> TextFile:
+        """The text of a file. Raises NotFoundError, IsADirectoryError, BinaryFileError."""
+        vpath = self.path(path)
+        blob = self._get(vpath)
+        return TextFile(vpath, self._decode(vpath, blob.data), blob.version)
+
+    def stat(self, path: str) -> Entry:
+        vpath = self.path(path)
+        if vpath.is_root:
+            return Entry(vpath, "dir")
+        try:
+            info = self._call(vpath, lambda: self.store.head(self._key(vpath)))
+            return Entry(vpath, "file", info.size)
+        except ObjectNotFound:
+            if self._is_dir(vpath):
+                return Entry(vpath, "dir")
+            raise self._not_found(vpath) from None
+
+    def exists(self, path: str) -> bool:
+        try:
+            self.stat(path)
+        except NotFoundError:
+            return False
+        return True
+
+    def list(self, path: str = "/", *, depth: int = 2, include_hidden: bool = False) -> DirListing:
+        """Entries below a directory, sorted, hidden ones excluded, capped at max_dir_entries."""
+        vpath = self.path(path)
+        entries: builtins.list[Entry] = []
+        self._collect(vpath, depth, include_hidden, entries)
+        if not entries and not self._is_dir(vpath):
+            self._get(vpath)  # NotFoundError if nothing is there
+            raise NotADirectoryError(f"{vpath} is a file, not a directory; view it to read it.")
+        entries.sort(key=lambda entry: entry.path.parts)
+        cap = self.limits.max_dir_entries
+        return DirListing(vpath, entries[:cap], max(0, len(entries) - cap))
+
+    def walk(self, path: str = "/") -> builtins.list[Entry]:
+        """Every file below ``path`` (all levels, hidden ones included), sorted."""
+        vpath = self.path(path)
+        return [
+            Entry(self._path_of(info.key), "file", info.size)
+            for info in self._call(vpath, lambda: list(self.store.list(self._dir_key(vpath))))
+        ]
+
+    # -- writing ---------------------------------------------------------------
+
+    def create(self, path: str, text: str) -> None:
+        """Create a new file; raises AlreadyExistsError if one is there (atomically)."""
+        vpath = self._writable(path)
+        data = self._encode(vpath, text)
+        write_id = _new_write_id()
+        try:
+            self._put(vpath, data, "create", (write_id,))
+        except PreconditionFailed:
+            if not self._landed(vpath, write_id):
+                raise AlreadyExistsError(
+                    f"{vpath} already exists; use mode 'overwrite' to replace it or 'append' to add to it."
+                ) from None
+
+    def append(self, path: str, text: str) -> EditOutcome:
+        """Add text at the end of a file (creating it if missing), on a new line."""
+        vpath = self._writable(path)
+        return self._update(vpath, lambda old: edits.append(old, text), create_missing=text)
+
+    def overwrite(self, path: str, text: str) -> EditOutcome:
+        """Replace the whole content of an existing file."""
+        vpath = self._writable(path)
+        self._encode(vpath, text)
+        return self._update(vpath, lambda _old: edits.Edited(text, 1, edits.line_count(text)), decode=False)
+
+    def str_replace(self, path: str, old: str, new: str, *, replace_all: bool = False) -> EditOutcome:
+        vpath = self._writable(path)
+        if old == "":
+            edits.str_replace("", old, new)  # raises the one wording for this mistake
+        return self._update(
+            vpath, lambda text: edits.str_replace(text, old, new, replace_all=replace_all, path=str(vpath))
+        )
+
+    def insert(self, path: str, after_line: int, text: str) -> EditOutcome:
+        vpath = self._writable(path)
+        return self._update(vpath, lambda old: edits.insert(old, after_line, text, path=str(vpath)))
+
+    def delete(self, path: str) -> Moved:
+        """Delete a file, or a directory with everything below it."""
+        vpath = self._writable(path)
+        if vpath.is_root:
+            raise InvalidPathError("Deleting '/' would remove the whole workspace; use clear_all for that.")
+        try:
+            self._call(vpath, lambda: self.store.head(self._key(vpath)))
+        except ObjectNotFound:
+            keys = [info.key for info in self.store.list(self._dir_key(vpath))]
+            if not keys:
+                raise self._not_found(vpath) from None
+            self.store.delete(keys)
+            return Moved(vpath, "dir", len(keys))
+        self.store.delete([self._key(vpath)])
+        return Moved(vpath, "file", 1)
+
+    def rename(self, old_path: str, new_path: str) -> Moved:
+        """Move a file or a directory; never overwrites.
+
+        A directory is copied file by file, then the originals are deleted, so a
+        rename interrupted by a crash can be run again to finish: files already
+        at the destination with the same content as their source count as moved.
+        """
+        src, dst = self._writable(old_path), self._writable(new_path)
+        if src.is_root or dst.is_root:
+            raise InvalidPathError("The workspace root '/' cannot be renamed or replaced.")
+        if src == dst:
+            raise InvalidPathError(f"{src} and {dst} are the same path; nothing to rename.")
+        if dst.is_relative_to(src):
+            raise InvalidPathError(f"{src} cannot be moved into itself ({dst}).")
+        try:
+            blob = self._call(src, lambda: self.store.get(self._key(src)))
+        except ObjectNotFound:
+            return Moved(src, "dir", self._rename_dir(src, dst), dst)
+        if self._is_dir(dst):
+            raise self._exists(dst)
+        self._copy(blob, dst)
+        self.store.delete([self._key(src)])
+        return Moved(src, "file", 1, dst)
+
+    def clear(self) -> int:
+        """Delete every file of this workspace; returns how many."""
+        if self.read_only:
+            raise self._read_only()
+        keys = [info.key for info in self.store.list(self.base)]
+        self.store.delete(keys)
+        return len(keys)
+
+    # -- the concurrency loop --------------------------------------------------
+
+    def _update(
+        self,
+        vpath: VirtualPath,
+        transform: Callable[[str], edits.Edited],
+        *,
+        decode: bool = True,
+        create_missing: str | None = None,
+    ) -> EditOutcome:
+        """Apply ``transform`` to the current text with compare-and-swap, retrying on conflict."""
+        for attempt in range(self.retry.max_attempts):
+            if attempt:
+                time.sleep(self.retry.delay(attempt))
+            write_id = _new_write_id()
+            try:
+                blob = self._get(vpath)
+            except NotFoundError:
+                if create_missing is None:
+                    raise
+                data = self._encode(vpath, create_missing)
+                try:
+                    self._put(vpath, data, "create", (write_id,))
+                except PreconditionFailed:
+                    if not self._landed(vpath, write_id):
+                        continue  # someone created it first: append to theirs
+                return EditOutcome(vpath, create_missing, 1, edits.line_count(create_missing), True)
+            old = self._decode(vpath, blob.data) if decode else ""
+            edited = transform(old)
+            data = self._encode(vpath, edited.text)
+            history = (write_id, *blob.write_ids[: _WRITE_ID_HISTORY - 1])
+            try:
+                self._put(vpath, data, IfMatch(blob.version), history)
+            except (PreconditionFailed, ObjectNotFound):
+                if not self._landed(vpath, write_id):
+                    continue
+            return EditOutcome(vpath, edited.text, edited.first_line, edited.last_line)
+        raise ConflictError(f"{vpath} is being changed by others right now; try again.")
+
+    def _landed(self, vpath: VirtualPath, write_id: str) -> bool:
+        """Whether a write we were told failed is in fact in the object's history."""
+        try:
+            info = self.store.head(self._key(vpath))
+        except ObjectNotFound:
+            return False
+        return write_id in info.write_ids
+
+    # -- helpers ---------------------------------------------------------------
+
+    def _get(self, vpath: VirtualPath) -> Blob:
+        if vpath.is_root:
+            raise IsADirectoryError("'/' is the workspace root, a directory; view it to list files.")
+        try:
+            return self._call(vpath, lambda: self.store.get(self._key(vpath)))
+        except ObjectNotFound:
+            if self._is_dir(vpath):
+                raise IsADirectoryError(f"{vpath} is a directory, not a file.") from None
+            raise self._not_found(vpath) from None
+
+    def _put(self, vpath: VirtualPath, data: bytes, mode: PutMode, history: Iterable[str]) -> None:
+        write_ids = tuple(history)
+        self._call(vpath, lambda: self.store.put(self._key(vpath), data, mode=mode, write_ids=write_ids))
+
+    def _copy(self, blob: Blob, dst: VirtualPath) -> None:
+        write_id = _new_write_id()
+        try:
+            self._put(dst, blob.data, "create", (write_id,))
+        except PreconditionFailed:
+            if not self._landed(dst, write_id):
+                raise self._exists(dst) from None
+
+    def _rename_dir(self, src: VirtualPath, dst: VirtualPath) -> int:
+        sources = {self._path_of(i.key).relative_key(src): i for i in self.store.list(self._dir_key(src))}
+        if not sources:
+            raise self._not_found(src)
+        try:
+            self._call(dst, lambda: self.store.head(self._key(dst)))
+            raise self._exists(dst)
+        except ObjectNotFound:
+            pass
+        existing = {self._path_of(i.key).relative_key(dst): i for i in self.store.list(self._dir_key(dst))}
+        for rel, info in existing.items():
+            if rel not in sources or not self._same_content(sources[rel], info):
+                raise self._exists(dst)
+
+        def move_one(rel: str) -> None:
+            blob = self.store.get(sources[rel].key)
+            self._copy(blob, VirtualPath((*dst.parts, *rel.split("/"))))
+
+        todo = [rel for rel in sources if rel not in existing]
+        with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
+            list(pool.map(move_one, todo))
+        self.store.delete([info.key for info in sources.values()])
+        return len(sources)
+
+    def _same_content(self, a: ObjectInfo, b: ObjectInfo) -> bool:
+        if a.size != b.size:
+            return False
+        if a.version is not None and a.version == b.version:
+            return True
+        return self.store.get(a.key).data == self.store.get(b.key).data
+
+    def _is_dir(self, vpath: VirtualPath) -> bool:
+        if vpath.is_root:
+            return True
+        listing = self._call(vpath, lambda: self.store.list_dir(self._dir_key(vpath)))
+        return bool(listing.files or listing.dirs)
+
+    def _collect(self, vpath: VirtualPath, depth: int, hidden: bool, out: builtins.list[Entry]) -> None:
+        listing = self._call(vpath, lambda: self.store.list_dir(self._dir_key(vpath)))
+        for info in listing.files:
+            path = self._path_of(info.key)
+            if hidden or not path.name.startswith("."):
+                out.append(Entry(path, "file", info.size))
+        for prefix in listing.dirs:
+            path = self._path_of(prefix.rstrip("/"))
+            if hidden or not path.name.startswith("."):
+                out.append(Entry(path, "dir"))
+                if depth > 1:
+                    self._collect(path, depth - 1, hidden, out)
+
+    def _call(self, vpath: VirtualPath, action: Callable[[], _T]) -> _T:
+        """Run a store call, turning path-shape problems into model-facing errors."""
+        try:
+            return action()
+        except PathConflict:
+            raise NotADirectoryError(
+                f"{vpath} cannot be used: a folder in it is a file, or it is a folder itself."
+            ) from None
+        except SymlinkRefused:
+            raise InvalidPathError(
+                f"{vpath} is, or goes through, a symbolic link, which memspace never follows."
+            ) from None
+
+    def _writable(self, path: str) -> VirtualPath:
+        if self.read_only:
+            raise self._read_only()
+        return self.path(path)
+
+    def _encode(self, vpath: VirtualPath, text: str) -> bytes:
+        data = text.encode("utf-8", errors="strict")
+        if len(data) > self.limits.max_file_bytes:
+            raise LimitExceededError(
+                f"{vpath} would be {len(data):,} bytes; the file size limit is "
+                f"{self.limits.max_file_bytes:,} bytes. Split the content across several files."
+            )
+        return data
+
+    def _decode(self, vpath: VirtualPath, data: bytes) -> str:
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BinaryFileError(
+                f"{vpath} is a binary file ({len(data):,} bytes), not UTF-8 text; it cannot be "
+                "shown or edited, only renamed or deleted."
+            ) from None
+
+    def _not_found(self, vpath: VirtualPath) -> NotFoundError:
+        return NotFoundError(
+            f"{vpath} does not exist; view its folder ({vpath.parent}) to see what is there."
+        )
+
+    def _exists(self, vpath: VirtualPath) -> AlreadyExistsError:
+        return AlreadyExistsError(f"{vpath} already exists; choose another destination or delete it first.")
+
+    def _read_only(self) -> ReadOnlyError:
+        return ReadOnlyError("This memory workspace is read-only; files can be viewed but not changed.")
+
+
+def _new_write_id() -> str:
+    return uuid.uuid4().hex
+
+
+class AsyncWorkspace:
+    """The async twin of :class:`Workspace`: each call runs the sync one in a worker thread.
+
+    Storage calls block (files, or network I/O in a native client that releases
+    the GIL), so they run off the event loop; the logic exists once.
+    """
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.sync = workspace
+
+    async def read(self, path: str) -> TextFile:
+        return await asyncio.to_thread(self.sync.read, path)
+
+    async def stat(self, path: str) -> Entry:
+        return await asyncio.to_thread(self.sync.stat, path)
+
+    async def list(self, path: str = "/", *, depth: int = 2, include_hidden: bool = False) -> DirListing:
+        return await asyncio.to_thread(self.sync.list, path, depth=depth, include_hidden=include_hidden)
+
+    async def create(self, path: str, text: str) -> None:
+        await asyncio.to_thread(self.sync.create, path, text)
+
+    async def append(self, path: str, text: str) -> EditOutcome:
+        return await asyncio.to_thread(self.sync.append, path, text)
+
+    async def overwrite(self, path: str, text: str) -> EditOutcome:
+        return await asyncio.to_thread(self.sync.overwrite, path, text)
+
+    async def str_replace(self, path: str, old: str, new: str, *, replace_all: bool = False) -> EditOutcome:
+        return await asyncio.to_thread(self.sync.str_replace, path, old, new, replace_all=replace_all)
+
+    async def insert(self, path: str, after_line: int, text: str) -> EditOutcome:
+        return await asyncio.to_thread(self.sync.insert, path, after_line, text)
+
+    async def delete(self, path: str) -> Moved:
+        return await asyncio.to_thread(self.sync.delete, path)
+
+    async def rename(self, old_path: str, new_path: str) -> Moved:
+        return await asyncio.to_thread(self.sync.rename, old_path, new_path)
+
+    async def clear(self) -> int:
+        return await asyncio.to_thread(self.sync.clear)
