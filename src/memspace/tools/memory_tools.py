@@ -11,6 +11,7 @@ from typing import Any
 from memspace.config import Settings
 from memspace.edits import line_count
 from memspace.errors import IsADirectoryError, MemspaceError, ReadOnlyError
+from memspace.storage.base import Store
 from memspace.storage.registry import open_store
 from memspace.tools.arguments import ArgumentError, validate
 from memspace.tools.render import render_edit, render_file, render_listing
@@ -68,12 +69,20 @@ class MemoryTools:
 
     @classmethod
     def from_config(
-        cls, agent_config: Mapping[str, object] | None = None, *, environ: Mapping[str, str] | None = None
+        cls,
+        agent_config: Mapping[str, object] | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        store: Store | None = None,
     ) -> MemoryTools:
-        """Build the tools from an ``agent_config`` dict and the environment (see memspace.config)."""
+        """Build the tools from an ``agent_config`` dict and the environment (see memspace.config).
+
+        ``store`` replaces the backend the settings name (to share one store
+        between several workspaces, or to bring your own implementation).
+        """
         settings = Settings.from_config(agent_config, environ=environ)
         workspace = Workspace(
-            open_store(settings, environ),
+            store if store is not None else open_store(settings, environ),
             base=settings.base,
             limits=settings.limits,
             read_only=settings.read_only,

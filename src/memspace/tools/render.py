@@ -70,7 +70,8 @@ def render_file(file: TextFile, view_range: list[int] | None, max_chars: int) ->
             )
     shown, last = number_lines(lines[start - 1 : end], start, max_chars)
     whole = start == 1 and last == total
-    header = f"{file.path} ({total} lines):" if whole else f"{file.path} (lines {start}-{last} of {total}):"
+    count = f"{total} line{'s' if total != 1 else ''}"
+    header = f"{file.path} ({count}):" if whole else f"{file.path} (lines {start}-{last} of {count}):"
     body = "\n".join(shown)
     if last < end:
         body += (
