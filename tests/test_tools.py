@@ -106,7 +106,9 @@ def test_view_missing_path_is_an_error(tools: MemoryTools) -> None:
 
 
 def test_view_binary_file_reports_binary_with_size(tools: MemoryTools) -> None:
-    tools.workspace.store.put(tools.workspace.base + "img.png", b"\x89PNG\xff\xfe", mode="create", write_ids=())
+    tools.workspace.store.put(
+        tools.workspace.base + "img.png", b"\x89PNG\xff\xfe", mode="create", write_ids=()
+    )
     text = fails(tools, "memory_view", path="/img.png")
     assert "binary" in text and "6 bytes" in text
     assert "img.png" in ok(tools, "memory_view", path="/")
@@ -411,7 +413,11 @@ def test_unknown_tool_is_an_error_listing_the_tools(tools: MemoryTools) -> None:
         ("memory_insert", {"path": "/a.md", "insert_line": 1.5, "insert_text": "x"}, "must be an integer"),
         ("memory_insert", {"path": "/a.md", "insert_line": True, "insert_text": "x"}, "must be an integer"),
         ("memory_str_replace", {"path": "/a.md", "old_str": "a", "new_str": 1}, "'new_str' must be a string"),
-        ("memory_str_replace", {"path": "/a.md", "old_str": "a", "new_str": "b", "replace_all": "yes"}, "true or false"),
+        (
+            "memory_str_replace",
+            {"path": "/a.md", "old_str": "a", "new_str": "b", "replace_all": "yes"},
+            "true or false",
+        ),
         ("memory_create_update", {"path": "/a.md", "file_text": None}, "needs the argument 'file_text'"),
         ("memory_create_update", {"path": "/a.md", "file_text": ["x"]}, "must be a string"),
         ("memory_rename", {"old_path": "/a.md"}, "needs the argument 'new_path'"),

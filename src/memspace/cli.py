@@ -14,7 +14,7 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -49,16 +49,21 @@ def _options(
     ctx: typer.Context,
     backend: Annotated[
         str | None,
-        typer.Option(help=f"Storage backend: {', '.join(BACKEND_NAMES)} [env: MEMORY_TOOL_BACKEND].", show_default=False),
+        typer.Option(
+            help=f"Storage backend: {', '.join(BACKEND_NAMES)} [env: MEMORY_TOOL_BACKEND].",
+            show_default=False,
+        ),
     ] = None,
     local_dir: Annotated[
-        Path | None, typer.Option(help="Folder of the local backend [env: MEMORY_TOOL_LOCAL_DIR].", show_default=False)
+        Path | None,
+        typer.Option(help="Folder of the local backend [env: MEMORY_TOOL_LOCAL_DIR].", show_default=False),
     ] = None,
     namespace: Annotated[
         str | None, typer.Option(help="Workspace namespace [env: MEMORY_TOOL_NAMESPACE].", show_default=False)
     ] = None,
     prefix: Annotated[
-        str | None, typer.Option(help="Key prefix in the bucket [env: MEMORY_TOOL_PREFIX].", show_default=False)
+        str | None,
+        typer.Option(help="Key prefix in the bucket [env: MEMORY_TOOL_PREFIX].", show_default=False),
     ] = None,
 ) -> None:
     config: dict[str, object] = {}
@@ -81,7 +86,7 @@ def _tools(ctx: typer.Context) -> MemoryTools:
         _fail(str(error))
 
 
-def _fail(message: str) -> typer.Exit:
+def _fail(message: str) -> NoReturn:
     err.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
     raise typer.Exit(1)
 
@@ -152,7 +157,9 @@ def _tree(listing: DirListing) -> Tree:
 def write(
     ctx: typer.Context,
     path: Annotated[str, typer.Argument(help="Workspace path of the file.")],
-    text: Annotated[str | None, typer.Argument(help="Text to write; read from stdin if omitted or '-'.")] = None,
+    text: Annotated[
+        str | None, typer.Argument(help="Text to write; read from stdin if omitted or '-'.")
+    ] = None,
     append: Annotated[bool, typer.Option("--append", "-a", help="Add to the end of the file.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", "-f", help="Replace an existing file.")] = False,
 ) -> None:
@@ -236,7 +243,10 @@ def demo(ctx: typer.Context) -> None:
     options.config.setdefault("memory_tool_namespace", "demo")
     steps: list[tuple[str, dict[str, Any]]] = [
         ("memory_clear_all", {}),
-        ("memory_create_update", {"path": "/notes/plan.md", "file_text": "# Plan\n- read the brief\n- draft\n"}),
+        (
+            "memory_create_update",
+            {"path": "/notes/plan.md", "file_text": "# Plan\n- read the brief\n- draft\n"},
+        ),
         ("memory_create_update", {"path": "/notes/plan.md", "file_text": "again"}),
         ("memory_create_update", {"path": "/notes/plan.md", "file_text": "- review", "mode": "append"}),
         ("memory_str_replace", {"path": "/notes/plan.md", "old_str": "- draft", "new_str": "- draft (done)"}),

@@ -12,6 +12,7 @@ bucket name, endpoint or credential.
     ├── NotADirectoryError      a path goes *through* a file
     ├── LimitExceededError      a configured limit (file size, path length, ...) was hit
     ├── BinaryFileError         the file is not UTF-8 text
+    ├── InvalidTextError        text sent to be written cannot be stored as UTF-8
     ├── EditError               the edit does not apply to the current text
     ├── ConflictError           the file kept changing under us; try again
     ├── ReadOnlyError           the workspace is read-only
@@ -32,6 +33,7 @@ __all__ = [
     "ConflictError",
     "EditError",
     "InvalidPathError",
+    "InvalidTextError",
     "IsADirectoryError",
     "LimitExceededError",
     "MemspaceError",
@@ -72,6 +74,10 @@ class LimitExceededError(MemspaceError):
 
 
 class BinaryFileError(MemspaceError):
+    pass
+
+
+class InvalidTextError(MemspaceError):
     pass
 
 

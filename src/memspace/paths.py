@@ -104,7 +104,7 @@ def parse(path: str, limits: Limits = _DEFAULT_LIMITS) -> VirtualPath:
             f"Path {_show(path)} looks like a drive letter; use a workspace path such as '/notes/a.md'."
         )
     for char in path:
-        if unicodedata.category(char) in ("Cc", "Zl", "Zp") or char in _BIDI:
+        if unicodedata.category(char) in ("Cc", "Cs", "Zl", "Zp") or char in _BIDI:
             raise InvalidPathError(
                 f"Path {_show(path)} contains a control character (U+{ord(char):04X}); "
                 "use printable characters only."

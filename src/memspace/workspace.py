@@ -40,6 +40,7 @@ from memspace.errors import (
     BinaryFileError,
     ConflictError,
     InvalidPathError,
+    InvalidTextError,
     IsADirectoryError,
     LimitExceededError,
     NotADirectoryError,
@@ -447,7 +448,13 @@ class Workspace:
         return self.path(path)
 
     def _encode(self, vpath: VirtualPath, text: str) -> bytes:
-        data = text.encode("utf-8", errors="strict")
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise InvalidTextError(
+                f"The text for {vpath} contains a character that is not valid Unicode "
+                f"(U+{ord(text[error.start]):04X} at position {error.start}); remove it and try again."
+            ) from None
         if len(data) > self.limits.max_file_bytes:
             raise LimitExceededError(
                 f"{vpath} would be {len(data):,} bytes; the file size limit is "

@@ -231,11 +231,11 @@ class LocalStore:
                     raise ObjectNotFound(key) from None
                 with contextlib.suppress(FileExistsError):
                     os.mkdir(part, 0o755, dir_fd=fd)
-            except NotADirectoryError:
-                raise PathConflict(key) from None
             except OSError as error:
-                if error.errno == errno.ELOOP:
-                    raise SymlinkRefused(key) from None
+                # O_NOFOLLOW|O_DIRECTORY on a symlink fails with ELOOP or ENOTDIR.
+                if error.errno in (errno.ELOOP, errno.ENOTDIR):
+                    mode = os.stat(part, dir_fd=fd, follow_symlinks=False).st_mode
+                    raise (SymlinkRefused if stat.S_ISLNK(mode) else PathConflict)(key) from None
                 raise
         raise StorageError("A folder keeps disappearing while it is being created; try again.")
 
