@@ -96,7 +96,7 @@ def _run(ctx: typer.Context, name: str, args: dict[str, Any]) -> ToolResult:
         result = tools.call(name, args)
     if result.is_error:
         _fail(result.text)
-    out.print(result.text, markup=False)
+    typer.echo(result.text)  # plain: tabs and all, as the model sees it
     return result
 
 
@@ -233,7 +233,7 @@ def tools(
             definitions = memory_tools.definitions(style)  # type: ignore[arg-type]
         except ValueError as error:
             _fail(str(error))
-    out.print(json.dumps(definitions, indent=2), markup=False)
+    typer.echo(json.dumps(definitions, indent=2))
 
 
 @app.command()
