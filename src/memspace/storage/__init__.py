@@ -3,9 +3,9 @@
 from memspace.storage.base import (
     Blob,
     IfMatch,
-    Listing,
     ObjectInfo,
     ObjectNotFound,
+    OutcomeUnknown,
     PathConflict,
     PreconditionFailed,
     PutMode,
@@ -16,9 +16,9 @@ from memspace.storage.base import (
 __all__ = [
     "Blob",
     "IfMatch",
-    "Listing",
     "ObjectInfo",
     "ObjectNotFound",
+    "OutcomeUnknown",
     "PathConflict",
     "PreconditionFailed",
     "PutMode",

@@ -15,15 +15,15 @@ backend failures (with messages that never contain secrets).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 __all__ = [
     "Blob",
     "IfMatch",
-    "Listing",
     "ObjectInfo",
     "ObjectNotFound",
+    "OutcomeUnknown",
     "PathConflict",
     "PreconditionFailed",
     "PutMode",
@@ -62,14 +62,6 @@ class Blob:
     write_ids: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Listing:
-    """One level of a prefix: objects directly in it and the sub-prefixes (ending in '/')."""
-
-    files: list[ObjectInfo] = field(default_factory=list)
-    dirs: list[str] = field(default_factory=list)
-
-
 class StoreOutcome(Exception):  # noqa: N818 - outcomes, not failures
     """Base of the storage-level outcomes the workspace translates for the model."""
 
@@ -84,6 +76,13 @@ class ObjectNotFound(StoreOutcome):
 
 class PreconditionFailed(StoreOutcome):
     """A conditional put lost: the object exists (create) or has another version (IfMatch)."""
+
+
+class OutcomeUnknown(StoreOutcome):
+    """A write's response was lost (timeout, dropped connection): it may or may not have landed.
+
+    The workspace settles it by reading the object and looking for the write id.
+    """
 
 
 class PathConflict(StoreOutcome):
@@ -112,8 +111,9 @@ class Store(Protocol):
         can lose a response (object stores) and returned by get/head; a backend
         whose writes cannot be lost in flight may drop them.
 
-        Raise PreconditionFailed when the condition does not hold, ObjectNotFound
-        for IfMatch on a missing object.
+        Raise PreconditionFailed when the condition does not hold (an IfMatch
+        on a missing object may raise ObjectNotFound or PreconditionFailed), and
+        OutcomeUnknown when the write may or may not have been applied.
         """
         ...
 
@@ -122,11 +122,10 @@ class Store(Protocol):
         ...
 
     def list(self, prefix: str) -> Iterator[ObjectInfo]:
-        """Every object whose key starts with ``prefix`` (which is '' or ends with '/')."""
-        ...
+        """Every object below ``prefix`` ('' or ending in '/'), all pages, in key order.
 
-    def list_dir(self, prefix: str) -> Listing:
-        """One level below ``prefix`` (which is '' or ends with '/')."""
+        Only objects count: a backend's empty folders or prefix markers are not listed.
+        """
         ...
 
     def close(self) -> None:

@@ -36,7 +36,6 @@ from memspace.paths import RESERVED_PREFIX
 from memspace.storage.base import (
     Blob,
     IfMatch,
-    Listing,
     ObjectInfo,
     ObjectNotFound,
     PathConflict,
@@ -94,20 +93,6 @@ class LocalStore:
                 yield from self._walk(fd, prefix)
         except (ObjectNotFound, PathConflict, SymlinkRefused):
             return
-
-    def list_dir(self, prefix: str) -> Listing:
-        listing = Listing()
-        try:
-            with self._open_dir(_split_dir(prefix), create=False) as fd:
-                for entry in sorted(_entries(fd), key=lambda e: e.name):
-                    if entry.is_dir(follow_symlinks=False):
-                        listing.dirs.append(f"{prefix}{entry.name}/")
-                    elif entry.is_file(follow_symlinks=False):
-                        size = entry.stat(follow_symlinks=False).st_size
-                        listing.files.append(ObjectInfo(prefix + entry.name, size))
-        except (ObjectNotFound, PathConflict, SymlinkRefused):
-            pass
-        return listing
 
     # -- writing ---------------------------------------------------------------
 

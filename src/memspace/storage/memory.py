@@ -13,7 +13,6 @@ from collections.abc import Iterator, Sequence
 from memspace.storage.base import (
     Blob,
     IfMatch,
-    Listing,
     ObjectInfo,
     ObjectNotFound,
     PreconditionFailed,
@@ -66,20 +65,6 @@ class MemoryStore:
             snapshot = sorted((key, blob) for key, blob in self._objects.items() if key.startswith(prefix))
         for key, blob in snapshot:
             yield ObjectInfo(key, len(blob.data), blob.version, blob.write_ids)
-
-    def list_dir(self, prefix: str) -> Listing:
-        listing = Listing()
-        seen_dirs: set[str] = set()
-        for info in self.list(prefix):
-            rest = info.key[len(prefix) :]
-            head, slash, _ = rest.partition("/")
-            if slash:
-                if head not in seen_dirs:
-                    seen_dirs.add(head)
-                    listing.dirs.append(prefix + head + "/")
-            else:
-                listing.files.append(info)
-        return listing
 
     def close(self) -> None:
         pass

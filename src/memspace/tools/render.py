@@ -92,10 +92,8 @@ def render_listing(listing: DirListing) -> str:
         f"{'s' if folders != 1 else ''} (up to 2 levels deep, hidden entries excluded):"
     ]
     for entry in listing.entries:
-        if entry.kind == "dir":
-            lines.append(f"{'-':>7}  {entry.path}/")
-        else:
-            lines.append(f"{human_size(entry.size or 0):>7}  {entry.path}")
+        suffix = "/" if entry.kind == "dir" else ""
+        lines.append(f"{human_size(entry.size or 0):>7}  {entry.path}{suffix}")
     if listing.omitted:
         lines.append(f"[{listing.omitted:,} more entries not shown; view a subfolder to see them.]")
     return "\n".join(lines)

