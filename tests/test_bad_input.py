@@ -202,9 +202,7 @@ def test_a_symlinked_namespace_folder_is_refused(tmp_path: Path) -> None:
 
 # -- property: no path resolves outside the root or into another namespace ----------
 
-_alphabet = st.sampled_from(
-    [*"ab./\\%:~\x00\n -_", "..", "é", "e\u0301", "\ud800", "C:", "ns2", "default"]
-)
+_alphabet = st.sampled_from([*"ab./\\%:~\x00\n -_", "..", "é", "e\u0301", "\ud800", "C:", "ns2", "default"])
 
 
 @settings(max_examples=400, suppress_health_check=[HealthCheck.function_scoped_fixture])

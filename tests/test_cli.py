@@ -24,6 +24,7 @@ def run(tmp_path: Path) -> Run:
             [sys.executable, "-m", "memspace", *args],
             input=stdin,
             capture_output=True,
+            check=False,
             text=True,
             env=env,
             timeout=60,

@@ -1,0 +1,1 @@
+"""Adapters that plug the memory tools into other frameworks (pydantic-ai, ...)."""
