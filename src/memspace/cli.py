@@ -11,6 +11,7 @@ library (``MEMORY_TOOL_BACKEND``, ``AWS_S3_BUCKET``, ...) or the options below.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +19,12 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.tree import Tree
 
 from memspace.config import BACKEND_NAMES
-from memspace.errors import MemspaceError
+from memspace.errors import ConfigError, MemspaceError
+from memspace.sync import sync
 from memspace.tools import MemoryTools, ToolResult
 from memspace.tools.render import human_size
 from memspace.workspace import DirListing
@@ -234,6 +237,78 @@ def tools(
         except ValueError as error:
             _fail(str(error))
     typer.echo(json.dumps(definitions, indent=2))
+
+
+@app.command("sync")
+def sync_command(
+    ctx: typer.Context,
+    source: Annotated[
+        str, typer.Argument(help="BACKEND[:LOCATION], e.g. local:./memories, s3, r2:my-bucket.")
+    ],
+    target: Annotated[str, typer.Argument(help="BACKEND[:LOCATION] to copy into.")],
+    delete: Annotated[
+        bool, typer.Option("--delete", help="Also delete target files not in the source.")
+    ] = False,
+    target_namespace: Annotated[
+        str | None, typer.Option(help="Namespace at the target (default: the same as the source).")
+    ] = None,
+) -> None:
+    """Copy a workspace to another backend (e.g. local -> s3); re-running changes nothing."""
+    options: Options = ctx.obj
+    try:
+        src = _open_spec(source, options.config)
+        dst = _open_spec(
+            target, options.config | ({"memory_tool_namespace": target_namespace} if target_namespace else {})
+        )
+    except MemspaceError as error:
+        _fail(str(error))
+    with src, dst:
+        total = len(src.workspace.walk("/"))
+        with Progress(
+            TextColumn("[bold]sync[/bold]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.description}"),
+            console=err,
+            transient=False,
+        ) as progress:
+            task = progress.add_task("", total=total)
+
+            def advance(path: str, action: str) -> None:
+                if action != "deleted":
+                    progress.update(task, advance=1, description=f"{action} {path}")
+
+            try:
+                report = sync(src.workspace, dst.workspace, delete=delete, on_file=advance)
+            except MemspaceError as error:
+                _fail(str(error))
+    typer.echo(
+        f"{report.copied} copied, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{report.deleted} deleted, {len(report.skipped)} skipped, {len(report.conflicts)} conflicts."
+    )
+    for path in report.skipped:
+        err.print(f"skipped {path}: its name or size is not allowed at the target", markup=False)
+    for path in report.conflicts:
+        err.print(f"conflict {path}: changed at the target during the sync; run sync again", markup=False)
+    if report.conflicts:
+        raise typer.Exit(1)
+
+
+def _open_spec(spec: str, config: dict[str, object]) -> MemoryTools:
+    """MemoryTools for ``BACKEND[:LOCATION]``: a folder for local, a bucket for s3/r2."""
+    backend, _, location = spec.partition(":")
+    settings = {k: v for k, v in config.items() if k not in ("memory_tool_backend", "memory_tool_local_dir")}
+    settings["memory_tool_backend"] = backend
+    environ = dict(os.environ)
+    if location:
+        if backend == "local":
+            settings["memory_tool_local_dir"] = location
+        elif backend in ("s3", "r2"):
+            environ["AWS_S3_BUCKET" if backend == "s3" else "R2_BUCKET_NAME"] = location
+        else:
+            raise ConfigError(f"{backend!r} takes no location; use local:DIR, s3[:BUCKET] or r2[:BUCKET].")
+    return MemoryTools.from_config(settings, environ=environ)
 
 
 @app.command()
