@@ -306,6 +306,14 @@ def test_lost_responses_of_str_replace_and_insert_apply_once(faulty: MemoryTools
 
 REQUESTS_PER_TOOL = [
     ("view a file", "memory_view", {"path": "/f.md"}, {"GET": 1}),
+    ("view the root", "memory_view", {"path": "/"}, {"GET": 1}),  # one LIST page (a GET)
+    ("view a folder", "memory_view", {"path": "/d"}, {"GET": 2}),  # GET (not a file) + LIST
+    (
+        "rename a file",
+        "memory_rename",
+        {"old_path": "/f.md", "new_path": "/g.md"},
+        {"GET": 2, "PUT": 1, "DELETE": 1},
+    ),
     ("create", "memory_create_update", {"path": "/new.md", "file_text": "x"}, {"PUT": 1}),
     (
         "append",
@@ -347,6 +355,7 @@ def test_requests_per_tool_call(
     expected: dict[str, int],
 ) -> None:
     faulty.workspace.create("/f.md", "one\ntwo\n")
+    faulty.workspace.create("/d/x.md", "x")
     proxy.reset()
     assert not faulty.call(tool, args).is_error
     counts = proxy.counts()

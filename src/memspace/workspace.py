@@ -213,6 +213,28 @@ class Workspace:
         everything below them are left out unless ``include_hidden``.
         """
         vpath = self.path(path)
+        listing = self._listing(vpath, depth, include_hidden)
+        if listing is None:
+            self._get(vpath)  # NotFoundError if nothing is there
+            raise NotADirectoryError(f"{vpath} is a file, not a directory; view it to read it.")
+        return listing
+
+    def view(self, path: str) -> TextFile | DirListing:
+        """A file's text, or a directory's listing: one GET for a file, GET + LIST for a folder."""
+        vpath = self.path(path)
+        if not vpath.is_root:
+            try:
+                blob = self._call(vpath, lambda: self.store.get(self._key(vpath)))
+                return TextFile(vpath, self._decode(vpath, blob.data), blob.version)
+            except ObjectNotFound:
+                pass
+        listing = self._listing(vpath, 2, False)
+        if listing is None:
+            raise self._not_found(vpath)
+        return listing
+
+    def _listing(self, vpath: VirtualPath, depth: int, include_hidden: bool) -> DirListing | None:
+        """The listing below ``vpath``, or None when no object is below it (and it is not the root)."""
         prefix = self._dir_key(vpath)
         entries: dict[tuple[str, ...], Entry] = {}
         found = False
@@ -227,12 +249,10 @@ class Workspace:
                     entries[parts] = Entry(VirtualPath(parts), "file", info.size)
                 else:
                     folder = entries.get(parts)
-                    entries[parts] = Entry(
-                        VirtualPath(parts), "dir", (folder.size or 0 if folder else 0) + info.size
-                    )
+                    size = (folder.size or 0 if folder else 0) + info.size
+                    entries[parts] = Entry(VirtualPath(parts), "dir", size)
         if not found and not vpath.is_root:
-            self._get(vpath)  # NotFoundError if nothing is there
-            raise NotADirectoryError(f"{vpath} is a file, not a directory; view it to read it.")
+            return None
         ordered = [entries[parts] for parts in sorted(entries)]
         cap = self.limits.max_dir_entries
         return DirListing(vpath, ordered[:cap], max(0, len(ordered) - cap))
@@ -534,6 +554,9 @@ class AsyncWorkspace:
 
     async def read(self, path: str) -> TextFile:
         return await asyncio.to_thread(self.sync.read, path)
+
+    async def view(self, path: str) -> TextFile | DirListing:
+        return await asyncio.to_thread(self.sync.view, path)
 
     async def stat(self, path: str) -> Entry:
         return await asyncio.to_thread(self.sync.stat, path)

@@ -10,13 +10,13 @@ from typing import Any
 
 from memspace.config import Settings
 from memspace.edits import line_count
-from memspace.errors import IsADirectoryError, MemspaceError, ReadOnlyError
+from memspace.errors import MemspaceError, ReadOnlyError
 from memspace.storage.base import Store
 from memspace.storage.registry import open_store
 from memspace.tools.arguments import ArgumentError, validate
 from memspace.tools.render import render_edit, render_file, render_listing
 from memspace.tools.schema import TOOLS, DefinitionStyle, ToolSpec, definitions
-from memspace.workspace import Workspace
+from memspace.workspace import TextFile, Workspace
 
 __all__ = ["INSTRUCTIONS", "MemoryTools", "ToolResult"]
 
@@ -154,16 +154,13 @@ class MemoryTools:
 
     def _view(self, args: dict[str, Any]) -> str:
         ws = self.workspace
-        path = ws.path(args["path"])
+        shown = ws.view(args["path"])
         view_range = args.get("view_range")
-        if not path.is_root:
-            try:
-                return render_file(ws.read(str(path)), view_range, ws.limits.max_view_chars)
-            except IsADirectoryError:
-                pass
+        if isinstance(shown, TextFile):
+            return render_file(shown, view_range, ws.limits.max_view_chars)
         if view_range is not None:
-            raise ArgumentError(f"view_range applies to files only; {path} is a directory.")
-        return render_listing(ws.list(str(path)))
+            raise ArgumentError(f"view_range applies to files only; {shown.path} is a directory.")
+        return render_listing(shown)
 
     def _create_update(self, args: dict[str, Any]) -> str:
         ws = self.workspace
