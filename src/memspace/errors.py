@@ -21,7 +21,8 @@ bucket name, endpoint or credential.
     └── StorageError            the backend failed (unreachable, auth, missing bucket, ...)
 
 The names shadow builtins on purpose inside this namespace; import them as
-``memspace.errors.IsADirectoryError`` or via ``memspace.errors``.
+``memspace.errors.IsADirectoryError`` or via ``memspace.errors``. The agent's
+run errors (``AgentError`` and its subclasses) live in :mod:`memspace.agent`.
 """
 
 from __future__ import annotations
