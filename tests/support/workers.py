@@ -27,19 +27,56 @@ def _tools(config: Config, environ: Environ) -> MemoryTools:
     return MemoryTools.from_config(dict(config))
 
 
+def _call_all(
+    config: Config,
+    environ: Environ,
+    worker: int,
+    calls: list[tuple[str, dict[str, Any]]],
+    barrier: Barrier,
+    out: Any,
+) -> None:
+    """Run ``calls`` in order once every worker is ready; report the error texts."""
+    tools = _tools(config, environ)
+    barrier.wait()
+    errors = [result.text for name, args in calls if (result := tools.call(name, args)).is_error]
+    out.put((worker, errors))
+
+
 def append_lines(
     config: Config, environ: Environ, worker: int, count: int, barrier: Barrier, out: Any
 ) -> None:
-    tools = _tools(config, environ)
-    barrier.wait()
-    errors = []
-    for i in range(count):
-        result = tools.call(
-            "memory_create_update", {"path": "/log.md", "file_text": f"w{worker}-{i}", "mode": "append"}
+    calls = [
+        ("memory_create_update", {"path": "/log.md", "file_text": f"w{worker}-{i}", "mode": "append"})
+        for i in range(count)
+    ]
+    _call_all(config, environ, worker, calls, barrier, out)
+
+
+def replace_own_lines(
+    config: Config, environ: Environ, worker: int, count: int, barrier: Barrier, out: Any
+) -> None:
+    calls = [
+        (
+            "memory_str_replace",
+            {
+                "path": "/shared.md",
+                "old_str": f"item {worker}-{j}: todo",
+                "new_str": f"item {worker}-{j}: done",
+            },
         )
-        if result.is_error:
-            errors.append(result.text)
-    out.put((worker, errors))
+        for j in range(count)
+    ]
+    _call_all(config, environ, worker, calls, barrier, out)
+
+
+def insert_lines(
+    config: Config, environ: Environ, worker: int, count: int, barrier: Barrier, out: Any
+) -> None:
+    calls = [
+        ("memory_insert", {"path": "/shared.md", "insert_line": 1, "insert_text": f"inserted {worker}-{j}"})
+        for j in range(count)
+    ]
+    _call_all(config, environ, worker, calls, barrier, out)
 
 
 def create_races(
@@ -57,41 +94,6 @@ def create_races(
         elif "already exists" not in result.text:
             wins.append(-1)  # an unexpected error
     out.put((worker, wins))
-
-
-def replace_own_lines(
-    config: Config, environ: Environ, worker: int, count: int, barrier: Barrier, out: Any
-) -> None:
-    tools = _tools(config, environ)
-    barrier.wait()
-    errors = []
-    for j in range(count):
-        result = tools.call(
-            "memory_str_replace",
-            {
-                "path": "/shared.md",
-                "old_str": f"item {worker}-{j}: todo",
-                "new_str": f"item {worker}-{j}: done",
-            },
-        )
-        if result.is_error:
-            errors.append(result.text)
-    out.put((worker, errors))
-
-
-def insert_lines(
-    config: Config, environ: Environ, worker: int, count: int, barrier: Barrier, out: Any
-) -> None:
-    tools = _tools(config, environ)
-    barrier.wait()
-    errors = []
-    for j in range(count):
-        result = tools.call(
-            "memory_insert", {"path": "/shared.md", "insert_line": 1, "insert_text": f"inserted {worker}-{j}"}
-        )
-        if result.is_error:
-            errors.append(result.text)
-    out.put((worker, errors))
 
 
 def run_workers(

@@ -122,7 +122,7 @@ class Store(Protocol):
         ...
 
     def list(self, prefix: str) -> Iterator[ObjectInfo]:
-        """Every object below ``prefix`` ('' or ending in '/'), all pages, in key order.
+        """Every object below ``prefix`` ('' or ending in '/'), all pages, in no set order.
 
         Only objects count: a backend's empty folders or prefix markers are not listed.
         """
