@@ -21,15 +21,14 @@ import json
 import os
 import shutil
 import socket
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Any, Self
+from typing import Any, Self
+
+from .background import BackgroundProcess
 
 __all__ = ["FaultProxy", "FaultProxyError", "find_mitmdump"]
 
@@ -57,17 +56,16 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class FaultProxy:
+class FaultProxy(BackgroundProcess):
     """mitmdump in reverse-proxy mode on a free loopback port, forwarding to ``upstream``."""
 
+    label = "mitmdump"
+    error = FaultProxyError
+
     def __init__(self, upstream: str, *, mitmdump: str | None = None, startup_timeout: float = 30.0) -> None:
+        super().__init__(startup_timeout)
         self.upstream = upstream.rstrip("/")
-        self.startup_timeout = startup_timeout
         self._mitmdump = mitmdump
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        self._log: IO[bytes] | None = None
-        self.log_path: Path | None = None
         self.port = 0
 
     @property
@@ -82,9 +80,7 @@ class FaultProxy:
         exe = self._mitmdump or find_mitmdump()
         if not exe:
             raise FaultProxyError("mitmdump not found (install mitmproxy or set MEMSPACE_MITMDUMP)")
-        self._tmp = tempfile.TemporaryDirectory(prefix="memspace-faultproxy-")
-        confdir = Path(self._tmp.name)
-        self.log_path = confdir / "mitmdump.log"
+        confdir = self._scratch_dir("memspace-faultproxy-")
         self.port = _free_port()
         args = [
             exe,
@@ -107,61 +103,16 @@ class FaultProxy:
             "-s",
             str(ADDON),
         ]
-        self._log = self.log_path.open("ab")
-        self._proc = subprocess.Popen(
-            args,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
+        self._launch(args, confdir / "mitmdump.log")
+        self._wait_until(self._control_answers, self.endpoint, time.monotonic() + self.startup_timeout)
         return self
 
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + self.startup_timeout
-        last = "no answer yet"
-        while time.monotonic() < deadline:
-            assert self._proc is not None
-            if self._proc.poll() is not None:
-                raise FaultProxyError(f"mitmdump exited with code {self._proc.returncode}\n{self.log_tail()}")
-            try:
-                self.state()
-            except (OSError, FaultProxyError) as err:
-                last = repr(err)
-            else:
-                return
-            time.sleep(0.1)
-        raise FaultProxyError(
-            f"mitmdump did not answer on {self.endpoint} within {self.startup_timeout:g}s "
-            f"(last: {last})\n{self.log_tail()}"
-        )
-
-    def log_tail(self, lines: int = 40) -> str:
-        if self.log_path is None or not self.log_path.exists():
-            return "(no log)"
-        text = self.log_path.read_text(errors="replace").splitlines()
-        return "--- mitmdump log (tail) ---\n" + "\n".join(text[-lines:])
-
-    def stop(self, timeout: float = 10.0) -> None:
-        proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout)
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
+    def _control_answers(self) -> str | None:
+        try:
+            self.state()
+        except (OSError, FaultProxyError) as err:
+            return repr(err)
+        return None
 
     # -- control API -----------------------------------------------------------------
     def _control(self, method: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -223,16 +174,3 @@ class FaultProxy:
     def reset(self) -> None:
         """Drop all rules and clear counts and the request log."""
         self._control("DELETE")
-
-    def __enter__(self) -> Self:
-        if self._proc is None:
-            self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

