@@ -15,8 +15,9 @@ from memspace.errors import ConfigError, MissingDependencyError
 from memspace.storage.s3 import S3Store, r2_endpoint
 
 from .conftest import ACCESS_KEY, BUCKET, SECRET_KEY, s3_environ, unique_prefix
+from .support.background import free_port
 from .support.faultproxy import FaultProxy, find_mitmdump
-from .support.seaweed import SeaweedServer, free_port
+from .support.seaweed import SeaweedServer
 from .support.workers import append_lines, create_races, insert_lines, replace_own_lines, run_workers
 
 pytestmark = pytest.mark.s3

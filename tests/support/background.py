@@ -7,7 +7,11 @@ and how to stop it (SIGTERM, then SIGKILL).
 
 from __future__ import annotations
 
+import os
+import shutil
+import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -15,7 +19,28 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Self
 
-__all__ = ["BackgroundProcess"]
+__all__ = ["BackgroundProcess", "find_program", "free_port"]
+
+
+def find_program(name: str, env_var: str) -> str | None:
+    """Path of a program: ``$env_var``, next to this Python (a venv's bin), or on PATH."""
+    if os.environ.get(env_var):
+        return os.environ[env_var]
+    beside = Path(sys.executable).parent / name
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which(name)
+
+
+def free_port(avoid: set[int] | None = None) -> int:
+    """A TCP port that is free on 127.0.0.1 right now (and not in ``avoid``)."""
+    avoid = avoid or set()
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in avoid:
+            return port
 
 
 class BackgroundProcess:

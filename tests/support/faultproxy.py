@@ -18,17 +18,13 @@ mitmdump is looked up as $MEMSPACE_MITMDUMP, next to this Python, or on PATH.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
-import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any, Self
 
-from .background import BackgroundProcess
+from .background import BackgroundProcess, find_program, free_port
 
 __all__ = ["FaultProxy", "FaultProxyError", "find_mitmdump"]
 
@@ -41,19 +37,7 @@ class FaultProxyError(RuntimeError):
 
 
 def find_mitmdump() -> str | None:
-    env = os.environ.get("MEMSPACE_MITMDUMP")
-    if env:
-        return env
-    beside = Path(sys.executable).parent / "mitmdump"
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return str(beside)
-    return shutil.which("mitmdump")
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return find_program("mitmdump", "MEMSPACE_MITMDUMP")
 
 
 class FaultProxy(BackgroundProcess):
@@ -81,7 +65,7 @@ class FaultProxy(BackgroundProcess):
         if not exe:
             raise FaultProxyError("mitmdump not found (install mitmproxy or set MEMSPACE_MITMDUMP)")
         confdir = self._scratch_dir("memspace-faultproxy-")
-        self.port = _free_port()
+        self.port = free_port()
         args = [
             exe,
             "--mode",

@@ -19,7 +19,6 @@ import datetime as _dt
 import hashlib
 import hmac
 import os
-import shutil
 import signal
 import socket
 import sys
@@ -32,9 +31,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Self
 
-from .background import BackgroundProcess
+from .background import BackgroundProcess, find_program, free_port
 
-__all__ = ["SeaweedError", "SeaweedServer", "find_weed", "free_port", "sigv4_request"]
+__all__ = ["SeaweedError", "SeaweedServer", "find_weed", "sigv4_request"]
 
 _LOG_NAME = "weed.log"
 _DATA_SUBDIR = "data"
@@ -47,24 +46,7 @@ class SeaweedError(RuntimeError):
 
 def find_weed() -> str | None:
     """Path of the ``weed`` binary: $MEMSPACE_WEED, next to this Python, or on PATH."""
-    env = os.environ.get("MEMSPACE_WEED")
-    if env:
-        return env
-    beside = Path(sys.executable).parent / "weed"
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return str(beside)
-    return shutil.which("weed")
-
-
-def free_port(avoid: set[int] | None = None) -> int:
-    """A TCP port that is free on 127.0.0.1 right now (and not in ``avoid``)."""
-    avoid = avoid or set()
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-        if port not in avoid:
-            return port
+    return find_program("weed", "MEMSPACE_WEED")
 
 
 def _port_is_free(port: int) -> bool:
