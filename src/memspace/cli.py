@@ -312,6 +312,18 @@ def _open_spec(spec: str, config: dict[str, object]) -> MemoryTools:
 
 
 @app.command()
+def mcp(ctx: typer.Context) -> None:
+    """Serve the memory tools to an MCP client over stdin/stdout (Claude Desktop, Claude Code, ...)."""
+    options: Options = ctx.obj
+    try:
+        from memspace.integrations.mcp import serve_stdio
+
+        serve_stdio(options.config)  # stdout carries the protocol only
+    except MemspaceError as error:  # a missing extra or bad settings, before the protocol starts
+        _fail(str(error))
+
+
+@app.command()
 def demo(ctx: typer.Context) -> None:
     """Walk through the seven tools on a scratch namespace, printing each call and result."""
     options: Options = ctx.obj
