@@ -24,15 +24,13 @@ edit twice, even if other writers have built on top of it since.
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import random
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from memspace import edits
 from memspace.errors import (
@@ -458,6 +456,8 @@ class Workspace:
             blob = self.store.get(sources[rel].key)
             self._create(VirtualPath((*dst.parts, *rel.split("/"))), blob.data)
 
+        from concurrent.futures import ThreadPoolExecutor  # only directory renames need threads
+
         todo = [rel for rel in sources if rel not in existing]
         with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
             list(pool.map(move_one, todo))
@@ -542,6 +542,13 @@ def _new_write_id() -> str:
     return uuid.uuid4().hex
 
 
+async def _in_thread(function: Callable[..., _T], /, *args: Any, **kwargs: Any) -> _T:
+    # asyncio is imported on first use: it is a fifth of memspace's import time.
+    import asyncio
+
+    return await asyncio.to_thread(function, *args, **kwargs)
+
+
 class AsyncWorkspace:
     """The async twin of :class:`Workspace`: each call runs the sync one in a worker thread.
 
@@ -553,37 +560,37 @@ class AsyncWorkspace:
         self.sync = workspace
 
     async def read(self, path: str) -> TextFile:
-        return await asyncio.to_thread(self.sync.read, path)
+        return await _in_thread(self.sync.read, path)
 
     async def view(self, path: str) -> TextFile | DirListing:
-        return await asyncio.to_thread(self.sync.view, path)
+        return await _in_thread(self.sync.view, path)
 
     async def stat(self, path: str) -> Entry:
-        return await asyncio.to_thread(self.sync.stat, path)
+        return await _in_thread(self.sync.stat, path)
 
     async def list(self, path: str = "/", *, depth: int = 2, include_hidden: bool = False) -> DirListing:
-        return await asyncio.to_thread(self.sync.list, path, depth=depth, include_hidden=include_hidden)
+        return await _in_thread(self.sync.list, path, depth=depth, include_hidden=include_hidden)
 
     async def create(self, path: str, text: str) -> None:
-        await asyncio.to_thread(self.sync.create, path, text)
+        await _in_thread(self.sync.create, path, text)
 
     async def append(self, path: str, text: str) -> EditOutcome:
-        return await asyncio.to_thread(self.sync.append, path, text)
+        return await _in_thread(self.sync.append, path, text)
 
     async def overwrite(self, path: str, text: str) -> EditOutcome:
-        return await asyncio.to_thread(self.sync.overwrite, path, text)
+        return await _in_thread(self.sync.overwrite, path, text)
 
     async def str_replace(self, path: str, old: str, new: str, *, replace_all: bool = False) -> EditOutcome:
-        return await asyncio.to_thread(self.sync.str_replace, path, old, new, replace_all=replace_all)
+        return await _in_thread(self.sync.str_replace, path, old, new, replace_all=replace_all)
 
     async def insert(self, path: str, after_line: int, text: str) -> EditOutcome:
-        return await asyncio.to_thread(self.sync.insert, path, after_line, text)
+        return await _in_thread(self.sync.insert, path, after_line, text)
 
     async def delete(self, path: str) -> Moved:
-        return await asyncio.to_thread(self.sync.delete, path)
+        return await _in_thread(self.sync.delete, path)
 
     async def rename(self, old_path: str, new_path: str) -> Moved:
-        return await asyncio.to_thread(self.sync.rename, old_path, new_path)
+        return await _in_thread(self.sync.rename, old_path, new_path)
 
     async def clear(self) -> int:
-        return await asyncio.to_thread(self.sync.clear)
+        return await _in_thread(self.sync.clear)

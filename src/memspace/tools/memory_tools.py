@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -125,6 +124,8 @@ class MemoryTools:
 
     async def acall(self, name: str, args: Mapping[str, Any] | str | None = None) -> ToolResult:
         """Async twin of :meth:`call`; the work runs in a thread, off the event loop."""
+        import asyncio  # on first use: it is a fifth of memspace's import time
+
         return await asyncio.to_thread(self.call, name, args)
 
     def close(self) -> None:

@@ -1,0 +1,379 @@
+"""Section 3: N processes appending to one file; throughput of the optimistic loop under contention.
+
+Each worker is a separate OS process (multiprocessing "spawn") that builds its
+own MemoryTools from an agent_config, as a server process would, waits at a
+barrier, then runs ``memory_create_update(mode="append")`` in a loop. Its store
+is wrapped in ``CountingStore`` (a pass-through that counts PUT attempts and the
+ones refused because another writer got there first), so the retries the loop
+makes are visible without touching memspace itself.
+
+Throughput = all appends / (last worker done - first worker released). Afterwards
+the file is checked: every line present exactly once, each writer's lines in order.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from multiprocessing.synchronize import Barrier
+from pathlib import Path
+from typing import Any
+
+from tests.support.seaweed import SeaweedServer
+
+from bench.common import BenchError, Stats, fmt_ms, fmt_ratio, markdown_table, progress
+from bench.s3_ops import raw_store, s3_environ
+from memspace import MemoryTools
+from memspace.config import Settings
+from memspace.storage.base import Blob, ObjectInfo, ObjectNotFound, PreconditionFailed, PutMode, Store
+from memspace.storage.registry import open_store
+
+__all__ = ["CountingStore", "Outcome", "contention_table", "measure_contention", "measure_series", "run"]
+
+PATH = "/log.md"
+HEADER = "# appended by the contention benchmark"
+
+
+class CountingStore:
+    """A pass-through Store counting PUT attempts and the conflicts among them."""
+
+    def __init__(self, inner: Store) -> None:
+        self.inner = inner
+        self.puts = 0
+        self.conflicts = 0
+        self.slowest_conflict = 0.0  # seconds until the store said "someone else won"
+
+    def get(self, key: str) -> Blob:
+        return self.inner.get(key)
+
+    def head(self, key: str) -> ObjectInfo:
+        return self.inner.head(key)
+
+    def put(self, key: str, data: bytes, *, mode: PutMode, write_ids: tuple[str, ...]) -> str:
+        self.puts += 1
+        start = time.perf_counter()
+        try:
+            return self.inner.put(key, data, mode=mode, write_ids=write_ids)
+        except (PreconditionFailed, ObjectNotFound):
+            self.conflicts += 1
+            self.slowest_conflict = max(self.slowest_conflict, time.perf_counter() - start)
+            raise
+
+    def delete(self, keys: Sequence[str]) -> None:
+        self.inner.delete(keys)
+
+    def list(self, prefix: str) -> Iterator[ObjectInfo]:
+        return self.inner.list(prefix)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@dataclass(frozen=True)
+class WorkerReport:
+    worker: int
+    started: float
+    finished: float
+    puts: int
+    conflicts: int
+    slowest_conflict: float
+    latencies: tuple[float, ...]
+    errors: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    processes: int
+    appends: int
+    seconds: float
+    puts: int
+    conflicts: int
+    slowest_conflict: float
+    latency: Stats
+    errors: int
+    lines_found: int
+    lines_correct: bool
+
+    @property
+    def throughput(self) -> float:
+        return self.appends / self.seconds
+
+
+def _tools(config: Mapping[str, Any], environ: Mapping[str, str]) -> tuple[MemoryTools, CountingStore]:
+    store = CountingStore(open_store(Settings.from_config(config, environ=environ), environ))
+    return MemoryTools.from_config(config, environ=environ, store=store), store
+
+
+def worker(
+    config: Mapping[str, Any], environ: Mapping[str, str], worker: int, count: int, barrier: Barrier, out: Any
+) -> None:
+    """Append ``count`` lines ``w<worker>-<i>`` to PATH and report timings and counts."""
+    tools, store = _tools(config, environ)
+    latencies: list[float] = []
+    errors: list[str] = []
+    # Warm up outside the timed part: imports, the first connection, the first write.
+    tools.call("memory_create_update", {"path": f"/warmup/{worker}.md", "file_text": "x", "mode": "append"})
+    tools.call("memory_view", {"path": PATH})
+    store.puts = store.conflicts = 0
+    store.slowest_conflict = 0.0
+    barrier.wait()
+    started = time.monotonic()  # CLOCK_MONOTONIC: comparable across processes on one machine
+    for i in range(count):
+        begin = time.perf_counter()
+        result = tools.call(
+            "memory_create_update", {"path": PATH, "file_text": f"w{worker}-{i}", "mode": "append"}
+        )
+        latencies.append(time.perf_counter() - begin)
+        if result.is_error:
+            errors.append(result.text)
+    finished = time.monotonic()
+    out.put(
+        WorkerReport(
+            worker,
+            started,
+            finished,
+            store.puts,
+            store.conflicts,
+            store.slowest_conflict,
+            tuple(latencies),
+            tuple(errors),
+        )
+    )
+
+
+def measure_contention(
+    config: Mapping[str, Any], environ: Mapping[str, str], processes: int, count: int, *, timeout: float = 120
+) -> Outcome:
+    """Run ``processes`` workers appending ``count`` lines each to one file of a fresh workspace."""
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(processes)
+    out = ctx.Queue()
+    procs = [
+        ctx.Process(target=worker, args=(dict(config), dict(environ), w, count, barrier, out))
+        for w in range(processes)
+    ]
+    tools = MemoryTools.from_config(config, environ=environ)
+    tools.workspace.create(PATH, HEADER)  # so the timed part measures appends, not the first create
+    for proc in procs:
+        proc.start()
+    try:
+        reports = _collect(out, procs, timeout)
+    finally:
+        for proc in procs:
+            proc.join(timeout=30)
+            if proc.is_alive():
+                proc.kill()
+    if any(proc.exitcode != 0 for proc in procs):
+        raise BenchError(f"a contention worker failed: exit codes {[proc.exitcode for proc in procs]}")
+
+    lines = tools.workspace.read(PATH).text.split("\n")
+    if lines[0] != HEADER:
+        raise BenchError("the contention file lost its first line")
+    lines = lines[1:]
+    expected = sorted(f"w{w}-{i}" for w in range(processes) for i in range(count))
+    in_order = all(
+        [line for line in lines if line.startswith(f"w{w}-")] == [f"w{w}-{i}" for i in range(count)]
+        for w in range(processes)
+    )
+    tools.close()
+    return Outcome(
+        processes=processes,
+        appends=processes * count,
+        seconds=max(r.finished for r in reports) - min(r.started for r in reports),
+        puts=sum(r.puts for r in reports),
+        conflicts=sum(r.conflicts for r in reports),
+        slowest_conflict=max(r.slowest_conflict for r in reports),
+        latency=Stats(tuple(t for r in reports for t in r.latencies)),
+        errors=sum(len(r.errors) for r in reports),
+        lines_found=len(lines),
+        lines_correct=sorted(lines) == expected and in_order,
+    )
+
+
+def _collect(out: Any, procs: Sequence[Any], timeout: float) -> list[WorkerReport]:
+    """Every worker's report; fails fast when a worker dies instead of waiting out the timeout."""
+    reports: list[WorkerReport] = []
+    deadline = time.monotonic() + timeout
+    while len(reports) < len(procs):
+        try:
+            reports.append(out.get(timeout=0.5))
+        except queue.Empty:
+            if any(proc.exitcode not in (None, 0) for proc in procs):
+                raise BenchError("a contention worker died; see its traceback above") from None
+            if time.monotonic() > deadline:
+                raise BenchError(f"contention workers did not finish within {timeout:g} s") from None
+    return reports
+
+
+def contention_table(trials: Sequence[Sequence[Outcome]]) -> str:
+    """One row per process count: the trial with the median throughput, and the range over trials."""
+    rows = []
+    base = 0.0
+    for runs in trials:
+        ordered = sorted(runs, key=lambda o: o.throughput)
+        o = ordered[len(ordered) // 2]
+        base = base or o.throughput
+        correct = "yes" if o.lines_correct and not o.errors else f"NO ({o.errors} errors)"
+        rows.append(
+            [
+                str(o.processes),
+                str(o.appends),
+                f"{o.throughput:,.0f}",
+                f"{ordered[0].throughput:,.0f}-{ordered[-1].throughput:,.0f}",
+                fmt_ratio(o.throughput / base),
+                f"{o.puts / o.appends:.2f}",
+                str(o.conflicts),
+                fmt_ms(o.slowest_conflict) if o.conflicts else "",
+                fmt_ms(o.latency.median),
+                fmt_ms(o.latency.p90),
+                fmt_ms(max(o.latency.samples)),
+                f"{o.lines_found}/{o.appends} {correct}",
+            ]
+        )
+    headers = [
+        "processes",
+        "appends",
+        "appends/s",
+        f"range ({len(trials[0])} trial{'s' if len(trials[0]) != 1 else ''})",
+        "vs 1 process",
+        "PUTs per append",
+        "conflicts",
+        "slowest conflict",
+        "append median",
+        "append p90",
+        "append max",
+        "lines correct",
+    ]
+    return markdown_table(headers, rows)
+
+
+PROCESSES = (1, 2, 4, 8)
+
+
+def measure_series(
+    config_for: Callable[[str], dict[str, Any]], environ: Mapping[str, str], *, total: int, trials: int
+) -> list[list[Outcome]]:
+    """``trials`` runs for each process count, ``total`` appends split evenly between the processes.
+
+    The trial loop is outside the process-count loop, so a burst of outside noise
+    spreads over all counts instead of hitting one. ``config_for(tag)`` gives the
+    agent_config of a fresh workspace.
+    """
+    results: list[list[Outcome]] = [[] for _ in PROCESSES]
+    for trial in range(trials):
+        for index, processes in enumerate(PROCESSES):
+            config = config_for(f"p{processes}-t{trial}")
+            results[index].append(measure_contention(config, environ, processes, total // processes))
+            progress(f"  contention: {processes} process(es), trial {trial + 1}/{trials} done")
+    return results
+
+
+def raw_conflicts(server: SeaweedServer, *, writers: int, rounds: int) -> tuple[Stats, Stats]:
+    """The S3 server alone: ``writers`` threads send one raw If-Match PUT each with the same ETag.
+
+    One wins, the rest must get 412. Returns (winner latencies, loser latencies):
+    how long the server takes to refuse a racing conditional write, with no memspace
+    involved (each thread has its own client, so its own connection).
+    """
+    import obstore
+
+    stores = [raw_store(server) for _ in range(writers)]
+    won: list[float] = []
+    lost: list[float] = []
+    lock = threading.Lock()
+    for index in range(rounds):
+        key = f"raw-conflicts/{index}"
+        obstore.put(stores[0], key, b"start")
+        etag = obstore.get(stores[0], key).meta["e_tag"]
+        if etag is None:
+            raise BenchError("the S3 server returned no ETag")
+        barrier = threading.Barrier(writers)
+
+        def race(i: int, key: str = key, etag: str = etag, barrier: threading.Barrier = barrier) -> None:
+            barrier.wait()
+            start = time.perf_counter()
+            try:
+                obstore.put(stores[i], key, f"writer {i}".encode(), mode={"e_tag": etag})
+                outcome = won
+            except obstore.exceptions.PreconditionError:
+                outcome = lost
+            with lock:
+                outcome.append(time.perf_counter() - start)
+
+        threads = [threading.Thread(target=race, args=(i,)) for i in range(writers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    if len(won) != rounds:
+        raise BenchError(f"racing conditional PUTs: {len(won)} winners in {rounds} rounds")
+    return Stats(tuple(won)), Stats(tuple(lost))
+
+
+def run(
+    scratch: Path,
+    server: SeaweedServer | None,
+    *,
+    local_total: int,
+    s3_total: int,
+    trials: int,
+    raw_rounds: int,
+) -> str:
+    parts = [
+        "## 3. Contention: N processes appending to one file",
+        "",
+        "Each process appends its own numbered lines with `memory_create_update(mode='append')`; "
+        "the total number of appends is the same for every N. appends/s = all appends / "
+        f"(last process done - first released); each row is the median of {trials} trial(s), with the "
+        "range. PUTs per append and conflicts are counted by a pass-through store "
+        "wrapper (1.00 = no retry). Lines correct: every line exactly once, each writer's lines in order.",
+        "",
+        "### Local backend",
+        "",
+    ]
+
+    def local_config(tag: str) -> dict[str, Any]:
+        return {"memory_tool_backend": "local", "memory_tool_local_dir": str(scratch / "contention" / tag)}
+
+    parts.append(contention_table(measure_series(local_config, {}, total=local_total, trials=trials)))
+    if server is None:
+        return "\n".join(parts)
+
+    def s3_config(tag: str) -> dict[str, Any]:
+        return {"memory_tool_backend": "s3", "memory_tool_prefix": f"contention/{tag}/"}
+
+    series = measure_series(s3_config, s3_environ(server), total=s3_total, trials=trials)
+    writers = 8
+    won, lost = raw_conflicts(server, writers=writers, rounds=raw_rounds)
+    raw_table = markdown_table(
+        ["racing PUTs", "rounds", "winner median", "412 median", "412 p90", "412 max"],
+        [
+            [
+                str(writers),
+                str(raw_rounds),
+                fmt_ms(won.median),
+                fmt_ms(lost.median),
+                fmt_ms(lost.p90),
+                fmt_ms(max(lost.samples)),
+            ]
+        ],
+    )
+    parts += [
+        "",
+        "### S3 backend (SeaweedFS on loopback)",
+        "",
+        contention_table(series),
+        "",
+        "The S3 server alone, no memspace: "
+        f"{writers} threads each send one raw obstore PUT `If-Match` with the same ETag at once "
+        "(one must win, the others get 412): how long the server itself takes to refuse a racing "
+        "conditional write. Compare the *slowest conflict* column above (timed around the one "
+        "obstore PUT inside memspace's store).",
+        "",
+        raw_table,
+    ]
+    return "\n".join(parts)
