@@ -237,3 +237,21 @@ def test_no_tool_call_writes_outside_its_namespace(
             full = Path(dirpath) / name
             rel = full.relative_to(root / "mem")
             assert rel.parts[0] in ("ns1", ".memspace"), rel
+
+
+def test_os_failures_are_clear_errors_without_host_paths(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    root = tmp_path / "mem"
+    tools = MemoryTools.from_config({"memory_tool_local_dir": str(root)}, environ={})
+    locks = root / ".memspace" / "locks"
+    locks.rmdir()
+    locks.write_text("")  # the lock folder is now a file: every conditional write fails
+    result = tools.call("memory_create_update", {"path": "/a.md", "file_text": "x"})
+    assert result.is_error
+    assert result.text == (
+        "The local memory folder could not write: not a directory. "
+        "Check the folder's permissions and free space."
+    )
+    assert str(tmp_path) not in result.text + caplog.text
+    assert not list((root / "default").glob("*"))  # the temp file was cleaned up, nothing written

@@ -273,6 +273,36 @@ def test_throttling_and_5xx_are_retried(faulty: MemoryTools, proxy: FaultProxy) 
     assert proxy.counts() == {"GET": 3 + 1, "PUT": 3}  # 2 failed + 1 ok each, and our read
 
 
+def test_dropped_connections_are_retried(faulty: MemoryTools, proxy: FaultProxy) -> None:
+    faulty.workspace.create("/a.md", "one")
+    proxy.reset()
+    proxy.drop("GET", count=1)
+    proxy.drop("PUT", count=1)
+    result = faulty.call("memory_create_update", {"path": "/a.md", "file_text": "two", "mode": "append"})
+    assert not result.is_error, result.text
+    assert faulty.workspace.read("/a.md").text == "one\ntwo"
+
+
+def test_persistent_server_errors_end_in_a_clear_error_after_bounded_retries(
+    faulty: MemoryTools, proxy: FaultProxy
+) -> None:
+    faulty.workspace.create("/a.md", "one")
+    proxy.reset()
+    proxy.fail("GET", status=503, count=100)
+    result = faulty.call("memory_view", {"path": "/a.md"})
+    assert result.text == (
+        "The memory storage could not read: S3 kept answering HTTP 503 after retries. "
+        "Try again later or ask an operator."
+    )
+    assert result.is_error
+    assert proxy.counts() == {"GET": 6}  # 1 try + 5 retries, then the error
+    proxy.reset()
+    proxy.fail("PUT", status=500, count=100)
+    result = faulty.call("memory_create_update", {"path": "/b.md", "file_text": "x"})
+    assert result.is_error and "HTTP 500 after retries" in result.text
+    assert proxy.counts() == {"PUT": 6}
+
+
 def test_lost_response_of_an_append_is_not_applied_twice(faulty: MemoryTools, proxy: FaultProxy) -> None:
     faulty.workspace.create("/log.md", "start")
     for i in range(5):
@@ -282,6 +312,20 @@ def test_lost_response_of_an_append_is_not_applied_twice(faulty: MemoryTools, pr
         )
         assert not result.is_error, result.text
     assert faulty.workspace.read("/log.md").text == "start\n" + "\n".join(f"entry {i}" for i in range(5))
+
+
+def test_write_whose_every_response_is_lost_is_settled_by_its_write_id(
+    faulty: MemoryTools, proxy: FaultProxy
+) -> None:
+    """All 6 attempts of one PUT lose their answer: obstore gives up, the outcome is unknown,
+    and the next read finds the write id, so the append is reported done and applied once."""
+    faulty.workspace.create("/log.md", "start")
+    proxy.reset()
+    proxy.lose_response("PUT", count=6)
+    result = faulty.call("memory_create_update", {"path": "/log.md", "file_text": "once", "mode": "append"})
+    assert not result.is_error, result.text
+    assert proxy.counts()["PUT"] == 6
+    assert faulty.workspace.read("/log.md").text == "start\nonce"
 
 
 def test_lost_response_of_a_create_reports_success_not_exists(faulty: MemoryTools, proxy: FaultProxy) -> None:

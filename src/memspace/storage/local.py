@@ -73,7 +73,7 @@ class LocalStore:
     # -- reading ---------------------------------------------------------------
 
     def get(self, key: str) -> Blob:
-        with self._open_parent(key, create=False) as (parent, name):
+        with _os_errors("read"), self._open_parent(key, create=False) as (parent, name):
             fd = self._open_file(parent, name, key)
             try:
                 with os.fdopen(fd, "rb", closefd=False) as handle:
@@ -88,8 +88,7 @@ class LocalStore:
 
     def list(self, prefix: str) -> Iterator[ObjectInfo]:
         try:
-            parent_ctx = self._open_dir(_split_dir(prefix), create=False)
-            with parent_ctx as fd:
+            with _os_errors("list"), self._open_dir(_split_dir(prefix), create=False) as fd:
                 yield from self._walk(fd, prefix)
         except (ObjectNotFound, PathConflict, SymlinkRefused):
             return
@@ -97,6 +96,10 @@ class LocalStore:
     # -- writing ---------------------------------------------------------------
 
     def put(self, key: str, data: bytes, *, mode: PutMode, write_ids: tuple[str, ...]) -> str:
+        with _os_errors("write"):
+            return self._put(key, data, mode)
+
+    def _put(self, key: str, data: bytes, mode: PutMode) -> str:
         # A concurrent delete may prune the directory between opening it and
         # creating the temp file; walking again recreates it.
         for _ in range(10):
@@ -121,6 +124,10 @@ class LocalStore:
         raise StorageError("The memory directory keeps disappearing under a write; try again.")
 
     def delete(self, keys: Sequence[str]) -> None:
+        with _os_errors("delete"):
+            self._delete(keys)
+
+    def _delete(self, keys: Sequence[str]) -> None:
         for key in keys:
             try:
                 with (
@@ -260,6 +267,19 @@ class LocalStore:
             yield
         finally:
             os.close(fd)
+
+
+@contextlib.contextmanager
+def _os_errors(action: str) -> Iterator[None]:
+    """Report an OS failure (permissions, disk full, ...) by its cause, never by its path."""
+    try:
+        yield
+    except OSError as error:
+        reason = os.strerror(error.errno) if error.errno else type(error).__name__
+        raise StorageError(
+            f"The local memory folder could not {action}: {reason.lower()}. "
+            "Check the folder's permissions and free space."
+        ) from None
 
 
 def _entries(fd: int) -> list[os.DirEntry[str]]:

@@ -256,6 +256,8 @@ class S3Store:
             for marker in ("SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied", "403")
         ):
             cause = f"{service} refused the credentials (access denied); check the access key and secret"
+        elif (status := _http_status(error)) is not None:
+            cause = f"{service} kept answering HTTP {status} after retries"
         elif _is_transport_error(error):
             cause = (
                 f"the {service} endpoint could not be reached or timed out; check the endpoint and network"
@@ -288,9 +290,29 @@ def _write_ids(attributes: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(str(attributes.get(WRITE_IDS_ATTRIBUTE, "")).split())
 
 
+_STATUS = re.compile(r"status code: (\d{3})")
+_TRANSPORT_MARKERS = (
+    "error sending request",
+    "operation timed out",
+    "connection refused",
+    "connection reset",
+    "connection closed",
+    "broken pipe",
+)
+
+
+def _http_status(error: BaseException) -> int | None:
+    """The HTTP status the server finally answered, if it answered at all."""
+    match = _STATUS.search(str(error))
+    return int(match.group(1)) if match else None
+
+
 def _is_transport_error(error: BaseException) -> bool:
+    """No HTTP answer came back (refused, reset, timed out): a write's outcome is unknown."""
+    if _http_status(error) is not None:
+        return False
     text = str(error).lower()
-    return any(marker in text for marker in ("error sending request", "timed out", "timeout", "connection"))
+    return any(marker in text for marker in _TRANSPORT_MARKERS)
 
 
 def _require(environ: Mapping[str, str], *names: str) -> None:

@@ -111,10 +111,11 @@ class MemoryTools:
             text = self._handlers[name](validate(spec, args))
         except MemspaceError as error:
             return ToolResult(str(error), is_error=True)
-        except Exception:
-            # A bug or an unexpected backend failure: log it for the operator,
-            # tell the model only what it can act on (no paths, no secrets).
-            log.exception("memspace: unexpected error in %s", name)
+        except Exception as error:
+            # A bug or an unexpected backend failure. Exception texts can carry host
+            # paths, so the log names the type; the traceback is at DEBUG level.
+            log.error("memspace: %s failed with an unexpected %s", name, type(error).__name__)
+            log.debug("memspace: traceback of the %s failure", name, exc_info=True)
             return ToolResult(
                 f"{name} failed with an internal error; it may not have completed. View the "
                 "affected path to check, then try again.",
