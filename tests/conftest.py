@@ -29,6 +29,18 @@ SECRET_KEY = "memspace-test-secret-do-not-log"
 
 MakeTools = Callable[..., MemoryTools]
 
+# The seven tools in the order every definition style lists them (an expected value,
+# written out here rather than read from the code under test).
+SEVEN_TOOLS = [
+    "memory_view",
+    "memory_create_update",
+    "memory_str_replace",
+    "memory_insert",
+    "memory_delete",
+    "memory_rename",
+    "memory_clear_all",
+]
+
 
 @pytest.fixture(scope="session")
 def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]:

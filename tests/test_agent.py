@@ -30,7 +30,7 @@ from memspace.agent import (
 from memspace.errors import ConfigError
 from memspace.tools import MemoryTools
 
-from .conftest import s3_environ, unique_prefix
+from .conftest import SEVEN_TOOLS, s3_environ, unique_prefix
 from .support.model_server import (
     ModelServer,
     http_error,
@@ -294,15 +294,7 @@ def test_model_is_offered_the_seven_tools_and_the_workspace_instruction(
     run(agent, "hello")
 
     [request] = server.requests
-    assert request.tool_names == [
-        "memory_view",
-        "memory_create_update",
-        "memory_str_replace",
-        "memory_insert",
-        "memory_delete",
-        "memory_rename",
-        "memory_clear_all",
-    ]
+    assert request.tool_names == SEVEN_TOOLS
     system = request.system_text
     assert SEED_INSTRUCTION in system
     assert agent.memory_tools is not None

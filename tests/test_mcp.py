@@ -9,13 +9,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
-import pytest
-
-pytest.importorskip("mcp")
-
 import mcp_types
 from mcp.client import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
+
+from .conftest import SEVEN_TOOLS
 
 _T = TypeVar("_T")
 
@@ -78,17 +76,7 @@ def test_tools_are_listed_called_and_land_on_disk(tmp_path: Path) -> None:
     out, instructions = with_session(tmp_path, work)
 
     tools = out["tools"]
-    assert sorted(tools) == sorted(
-        [
-            "memory_view",
-            "memory_create_update",
-            "memory_str_replace",
-            "memory_insert",
-            "memory_delete",
-            "memory_rename",
-            "memory_clear_all",
-        ]
-    )
+    assert sorted(tools) == sorted(SEVEN_TOOLS)
     view_schema = tools["memory_view"].input_schema
     assert view_schema["type"] == "object"
     assert view_schema["required"] == ["path"]

@@ -10,7 +10,7 @@ import pytest
 
 from memspace import MemoryTools, ToolResult
 
-from .conftest import MakeTools
+from .conftest import SEVEN_TOOLS, MakeTools
 
 
 def ok(tools: MemoryTools, name: str, **args: Any) -> str:
@@ -454,15 +454,7 @@ def test_arguments_as_json_text_and_malformed_json(tools: MemoryTools) -> None:
 )
 def test_definitions_in_every_style(tools: MemoryTools, style: str, name_of: Any, schema_of: Any) -> None:
     defs = tools.definitions(style)  # type: ignore[arg-type]
-    assert [name_of(d) for d in defs] == [
-        "memory_view",
-        "memory_create_update",
-        "memory_str_replace",
-        "memory_insert",
-        "memory_delete",
-        "memory_rename",
-        "memory_clear_all",
-    ]
+    assert [name_of(d) for d in defs] == SEVEN_TOOLS
     by_name = {name_of(d): schema_of(d) for d in defs}
     assert by_name["memory_insert"]["required"] == ["path", "insert_line", "insert_text"]
     assert by_name["memory_create_update"]["properties"]["mode"]["enum"] == ["create", "append", "overwrite"]

@@ -69,7 +69,6 @@ DEFAULT_MAX_STEPS = 50
 
 PROVIDERS = ("openai", "anthropic")
 
-_INSTALL_HINT = 'memspace.Agent needs pydantic-ai; install it with: pip install "memspace[agent]"'
 _MODEL_KEYS = frozenset({"provider", "model", "base_url", "api_key"})
 _AGENT_KEYS = frozenset({"max_steps"})
 _MEMORY_PREFIX = "memory_tool_"
@@ -328,7 +327,7 @@ def _import_pydantic_ai() -> Any:
     try:
         import pydantic_ai
     except ImportError as error:
-        raise MissingDependencyError(_INSTALL_HINT) from error
+        raise MissingDependencyError.for_extra("memspace.Agent", "pydantic-ai", "agent") from error
     return pydantic_ai
 
 

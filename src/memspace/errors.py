@@ -99,7 +99,12 @@ class ConfigError(MemspaceError):
 
 
 class MissingDependencyError(MemspaceError):
-    pass
+    """An optional extra is not installed; the message gives the install command."""
+
+    @classmethod
+    def for_extra(cls, what: str, package: str, extra: str) -> MissingDependencyError:
+        """``MissingDependencyError.for_extra("The MCP server", "mcp", "mcp")``."""
+        return cls(f'{what} needs {package}; install it with: pip install "memspace[{extra}]"')
 
 
 class StorageError(MemspaceError):

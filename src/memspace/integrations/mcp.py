@@ -32,9 +32,7 @@ try:
     from mcp.server import Server, ServerRequestContext
     from mcp.server.stdio import stdio_server
 except ImportError as error:  # pragma: no cover - exercised only without the extra
-    raise MissingDependencyError(
-        'The MCP server needs the mcp package; install it with: pip install "memspace[mcp]"'
-    ) from error
+    raise MissingDependencyError.for_extra("The MCP server", "the mcp package", "mcp") from error
 
 if TYPE_CHECKING:
     from memspace.tools import MemoryTools

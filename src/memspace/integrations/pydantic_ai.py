@@ -37,9 +37,7 @@ try:
     from pydantic_ai.toolsets import AbstractToolset, ToolsetTool
     from pydantic_core import SchemaValidator, core_schema
 except ImportError as error:  # pragma: no cover - exercised only without the extra
-    raise MissingDependencyError(
-        'The pydantic-ai integration needs pydantic-ai; install it with: pip install "memspace[agent]"'
-    ) from error
+    raise MissingDependencyError.for_extra("The pydantic-ai integration", "pydantic-ai", "agent") from error
 
 if TYPE_CHECKING:
     from memspace.tools import MemoryTools

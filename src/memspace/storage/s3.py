@@ -74,9 +74,7 @@ def _obstore() -> Any:
     try:
         import obstore
     except ImportError:
-        raise MissingDependencyError(
-            'The s3 and r2 backends need obstore; install it with: pip install "memspace[s3]"'
-        ) from None
+        raise MissingDependencyError.for_extra("The s3 and r2 backends", "obstore", "s3") from None
     return obstore
 
 
@@ -328,7 +326,7 @@ def _boto3_provider(profile: str) -> Any:
         import boto3
         from obstore.auth.boto3 import Boto3CredentialProvider
     except ImportError:
-        raise MissingDependencyError(
-            'AWS_PROFILE needs boto3 for the AWS credential chain; install it with: pip install "memspace[aws]"'
+        raise MissingDependencyError.for_extra(
+            "AWS_PROFILE", "boto3 for the AWS credential chain", "aws"
         ) from None
     return Boto3CredentialProvider(boto3.Session(profile_name=profile))
