@@ -94,13 +94,15 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
-def _run(ctx: typer.Context, name: str, args: dict[str, Any]) -> ToolResult:
+def _run(ctx: typer.Context, name: str, args: dict[str, Any]) -> None:
     with _tools(ctx) as tools:
-        result = tools.call(name, args)
+        _emit(tools.call(name, args))
+
+
+def _emit(result: ToolResult) -> None:
     if result.is_error:
         _fail(result.text)
     typer.echo(result.text)  # plain: tabs and all, as the model sees it
-    return result
 
 
 def _text_argument(text: str | None) -> str:
@@ -118,18 +120,6 @@ def view(
     ] = None,
 ) -> None:
     """Show a folder as a tree, or a file with line numbers."""
-    with _tools(ctx) as tools:
-        workspace = tools.workspace
-        try:
-            is_dir = workspace.stat(path).kind == "dir"
-        except MemspaceError as error:
-            _fail(str(error))
-        if is_dir and lines is None:
-            try:
-                out.print(_tree(workspace.list(path)))
-            except MemspaceError as error:
-                _fail(str(error))
-            return
     args: dict[str, Any] = {"path": path}
     if lines is not None:
         start, _, end = lines.partition(":")
@@ -137,7 +127,15 @@ def view(
             args["view_range"] = [int(start), int(end or -1)]
         except ValueError:
             _fail(f"--lines must look like 10:20 or 10:-1, not {lines!r}.")
-    _run(ctx, "memory_view", args)
+    with _tools(ctx) as tools:
+        try:
+            shown = tools.workspace.view(path)
+        except MemspaceError as error:
+            _fail(str(error))
+        if isinstance(shown, DirListing) and lines is None:
+            out.print(_tree(shown))
+            return
+        _emit(tools.call("memory_view", args))
 
 
 def _tree(listing: DirListing) -> Tree:
