@@ -97,3 +97,10 @@ def test_demo_walks_through_every_tool(run: Run) -> None:
 def test_tools_prints_definitions(run: Run) -> None:
     out = run("tools", "--style", "anthropic").stdout
     assert '"input_schema"' in out and '"memory_clear_all"' in out
+
+
+def test_error_text_is_printed_verbatim(run: Run) -> None:
+    """Messages hold brackets (install hints, view_range); the terminal styling must not eat them."""
+    proc = run("write", "/[draft].md", "x")
+    assert "Created /[draft].md" in proc.stdout
+    assert "/[draft].md already exists" in run("write", "/[draft].md", "y", ok=False).stderr

@@ -74,7 +74,7 @@ def _obstore() -> Any:
     try:
         import obstore
     except ImportError:
-        raise MissingDependencyError.for_extra("The s3 and r2 backends", "obstore", "s3") from None
+        raise MissingDependencyError.for_extra("The S3/R2 backend", "obstore", "s3") from None
     return obstore
 
 
