@@ -104,3 +104,4 @@ def test_error_text_is_printed_verbatim(run: Run) -> None:
     proc = run("write", "/[draft].md", "x")
     assert "Created /[draft].md" in proc.stdout
     assert "/[draft].md already exists" in run("write", "/[draft].md", "y", ok=False).stderr
+    assert "[draft].md" in run("view", "/").stdout  # the tree too

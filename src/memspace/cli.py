@@ -140,14 +140,14 @@ def view(
 
 
 def _tree(listing: DirListing) -> Tree:
-    tree = Tree(f"[bold]{listing.path}[/bold]")
+    tree = Tree(f"[bold]{escape(str(listing.path))}[/bold]")
     nodes: dict[tuple[str, ...], Tree] = {listing.path.parts: tree}
     for entry in listing.entries:
         parent = nodes.get(entry.path.parts[:-1], tree)
         if entry.kind == "dir":
-            nodes[entry.path.parts] = parent.add(f"[bold blue]{entry.path.name}/[/bold blue]")
+            nodes[entry.path.parts] = parent.add(f"[bold blue]{escape(entry.path.name)}/[/bold blue]")
         else:
-            parent.add(f"{entry.path.name} [dim]{human_size(entry.size or 0)}[/dim]")
+            parent.add(f"{escape(entry.path.name)} [dim]{human_size(entry.size or 0)}[/dim]")
     if listing.omitted:
         tree.add(f"[dim]... {listing.omitted:,} more entries not shown[/dim]")
     if not listing.entries:
@@ -348,7 +348,9 @@ def demo(ctx: typer.Context) -> None:
     with _tools(ctx) as memory_tools:
         for name, args in steps:
             result = memory_tools.call(name, args)
-            out.print(f"[bold cyan]> {name}[/bold cyan] {json.dumps(args, ensure_ascii=False)}", markup=True)
+            out.print(
+                f"[bold cyan]> {name}[/bold cyan] {escape(json.dumps(args, ensure_ascii=False))}", markup=True
+            )
             style = "red" if result.is_error else "green"
             out.print(f"[{style}]{'error' if result.is_error else 'ok'}[/{style}]", markup=True)
             out.print(result.text + "\n", markup=False)
