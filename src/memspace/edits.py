@@ -1,7 +1,8 @@
 """The edits, as pure functions from old text to new text.
 
-Each function here raises :class:`~memspace.errors.EditError` when the edit does
-not apply, and is otherwise free of I/O, so the workspace can run it again on a
+Each function here raises an :class:`~memspace.errors.EditError` (with the facts
+as attributes, so each surface can word its own advice) when the edit does not
+apply, and is otherwise free of I/O, so the workspace can run it again on a
 fresher copy of the file whenever a concurrent writer got there first.
 
 Lines are separated by ``"\\n"``; a final newline ends the last line rather than
@@ -15,9 +16,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from memspace.errors import EditError
+from memspace.errors import EmptySearchError, LineOutOfRangeError, MultipleMatchesError, NoMatchError
 
-__all__ = ["Edited", "append", "insert", "line_count", "occurrence_lines", "split_lines", "str_replace"]
+__all__ = [
+    "Edited",
+    "append",
+    "enumerate_lines",
+    "insert",
+    "line_count",
+    "occurrence_lines",
+    "split_lines",
+    "str_replace",
+]
 
 
 @dataclass(frozen=True)
@@ -68,17 +78,24 @@ def str_replace(text: str, old: str, new: str, *, replace_all: bool = False, pat
     """Replace ``old`` by ``new``; ``old`` must occur exactly once unless ``replace_all``."""
     where = f" in {path}" if path else ""
     if old == "":
-        raise EditError("old_str is empty; give the exact text to replace, copied from the file.")
+        raise EmptySearchError(
+            "The text to replace is empty; give the exact text to replace, copied from the file.", path=path
+        )
     found = occurrence_lines(text, old)
     if not found:
-        raise EditError(
-            f"old_str was not found{where}; view the file and copy the exact text to replace, "
-            "including whitespace and line breaks."
+        raise NoMatchError(
+            f"The text to replace was not found{where}; view the file and copy the exact text, "
+            "including whitespace and line breaks.",
+            path=path,
+            old=old,
         )
     if len(found) > 1 and not replace_all:
-        raise EditError(
-            f"old_str occurs {len(found)} times{where}, at lines {_enumerate(found)}; include "
-            "more surrounding text to make it unique, or set replace_all to true."
+        raise MultipleMatchesError(
+            f"The text to replace occurs {len(found)} times{where}, at lines {enumerate_lines(found)}; "
+            "include more surrounding text to make it unique, or replace every occurrence.",
+            path=path,
+            old=old,
+            lines=found,
         )
     replaced = text.replace(old, new) if replace_all else text.replace(old, new, 1)
     first = found[0]
@@ -93,9 +110,12 @@ def insert(text: str, after_line: int, addition: str, *, path: str = "") -> Edit
     lines = split_lines(text)
     if not 0 <= after_line <= len(lines):
         where = f" {path}" if path else " the file"
-        raise EditError(
-            f"insert_line {after_line} is out of range:{where} has {len(lines)} lines, so "
-            f"insert_line must be between 0 (top of the file) and {len(lines)} (end of the file)."
+        raise LineOutOfRangeError(
+            f"Line {after_line} is out of range:{where} has {len(lines)} lines, so the line to insert "
+            f"after must be between 0 (top of the file) and {len(lines)} (end of the file).",
+            path=path,
+            line=after_line,
+            line_count=len(lines),
         )
     added = addition.split("\n")
     if len(added) > 1 and added[-1] == "":
@@ -106,6 +126,7 @@ def insert(text: str, after_line: int, addition: str, *, path: str = "") -> Edit
     return Edited(new, after_line + 1, after_line + len(added))
 
 
-def _enumerate(numbers: list[int], limit: int = 10) -> str:
+def enumerate_lines(numbers: list[int], limit: int = 10) -> str:
+    """``1, 5, 9`` (the first ``limit`` numbers, then how many more)."""
     shown = ", ".join(str(n) for n in numbers[:limit])
     return shown + (f" and {len(numbers) - limit} more" if len(numbers) > limit else "")

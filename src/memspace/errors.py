@@ -1,24 +1,34 @@
 """The exceptions memspace raises.
 
-Every error a tool can report is a ``MemspaceError`` whose message is one
-actionable sentence, safe to show to a model: it never contains a host path,
-bucket name, endpoint or credential.
+Every error is a ``MemspaceError`` whose ``str()`` is one actionable sentence,
+safe to show to a model or a user: it never contains a host path, bucket name,
+endpoint or credential, and never names a tool argument or a command-line flag.
+Errors whose advice depends on where the call came from carry their facts as
+attributes (``path``, ``lines``, ...), so each surface words its own advice:
+the model tools (:mod:`memspace.tools.messages`), the command line and the
+Anthropic memory tool adapter.
 
     MemspaceError
-    ├── InvalidPathError        a path the model sent is not allowed
-    ├── NotFoundError           no file or directory at that path
-    ├── AlreadyExistsError      create / rename target already exists
-    ├── IsADirectoryError       a file operation named a directory
-    ├── NotADirectoryError      a path goes *through* a file
-    ├── LimitExceededError      a configured limit (file size, path length, ...) was hit
-    ├── BinaryFileError         the file is not UTF-8 text
-    ├── InvalidTextError        text sent to be written cannot be stored as UTF-8
-    ├── EditError               the edit does not apply to the current text
-    ├── ConflictError           the file kept changing under us; try again
-    ├── ReadOnlyError           the workspace is read-only
-    ├── ConfigError             settings are missing or invalid
-    ├── MissingDependencyError  an optional extra is not installed
-    └── StorageError            the backend failed (unreachable, auth, missing bucket, ...)
+    ├── InvalidPathError         a path is not allowed
+    │   └── RootPathError        the operation cannot apply to the workspace root
+    ├── NotFoundError            no file or directory at that path
+    ├── AlreadyExistsError       the target of a create or rename already exists
+    ├── IsADirectoryError        a file operation named a directory
+    ├── NotADirectoryError       a path goes *through* a file, or a folder operation named a file
+    ├── LimitExceededError       a configured limit (file size, path length, ...) was hit
+    ├── BinaryFileError          the file is not UTF-8 text
+    ├── InvalidTextError         text sent to be written cannot be stored as UTF-8
+    ├── EditError                the edit does not apply to the current text
+    │   ├── EmptySearchError     the text to replace is empty
+    │   ├── NoMatchError         the text to replace does not occur
+    │   ├── MultipleMatchesError the text to replace occurs more than once
+    │   └── LineOutOfRangeError  an insert line outside [0, line count]
+    ├── ConflictError            the file kept changing under us; try again
+    ├── RenameInProgressError    the file or folder is being renamed (or an interrupted rename waits)
+    ├── ReadOnlyError            the workspace is read-only
+    ├── ConfigError              settings are missing or invalid
+    ├── MissingDependencyError   an optional extra is not installed
+    └── StorageError             the backend failed (unreachable, auth, missing bucket, ...)
 
 The names shadow builtins on purpose inside this namespace; import them as
 ``memspace.errors.IsADirectoryError`` or via ``memspace.errors``. The agent's
@@ -33,40 +43,62 @@ __all__ = [
     "ConfigError",
     "ConflictError",
     "EditError",
+    "EmptySearchError",
     "InvalidPathError",
     "InvalidTextError",
     "IsADirectoryError",
     "LimitExceededError",
+    "LineOutOfRangeError",
     "MemspaceError",
     "MissingDependencyError",
+    "MultipleMatchesError",
+    "NoMatchError",
     "NotADirectoryError",
     "NotFoundError",
     "ReadOnlyError",
+    "RenameInProgressError",
+    "RootPathError",
     "StorageError",
 ]
 
 
 class MemspaceError(Exception):
-    """Base class; ``str(error)`` is a model-safe, actionable sentence."""
+    """Base class; ``str(error)`` is a safe, actionable sentence."""
 
 
 class InvalidPathError(MemspaceError):
     pass
 
 
-class NotFoundError(MemspaceError):
+class RootPathError(InvalidPathError):
+    """The operation (delete, rename, ...) cannot apply to the workspace root '/'."""
+
+    def __init__(self, message: str, *, operation: str) -> None:
+        super().__init__(message)
+        self.operation = operation
+
+
+class _PathError(MemspaceError):
+    """An error about one workspace path (``path``, e.g. ``'/notes/a.md'``)."""
+
+    def __init__(self, message: str, *, path: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class NotFoundError(_PathError):
     pass
 
 
-class AlreadyExistsError(MemspaceError):
+class AlreadyExistsError(_PathError):
     pass
 
 
-class IsADirectoryError(MemspaceError):
+class IsADirectoryError(_PathError):
     pass
 
 
-class NotADirectoryError(MemspaceError):
+class NotADirectoryError(_PathError):
     pass
 
 
@@ -74,8 +106,10 @@ class LimitExceededError(MemspaceError):
     pass
 
 
-class BinaryFileError(MemspaceError):
-    pass
+class BinaryFileError(_PathError):
+    def __init__(self, message: str, *, path: str, size: int) -> None:
+        super().__init__(message, path=path)
+        self.size = size
 
 
 class InvalidTextError(MemspaceError):
@@ -83,11 +117,47 @@ class InvalidTextError(MemspaceError):
 
 
 class EditError(MemspaceError):
+    """The edit does not apply to the file's current text; nothing was written."""
+
+    def __init__(self, message: str, *, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class EmptySearchError(EditError):
     pass
+
+
+class NoMatchError(EditError):
+    def __init__(self, message: str, *, path: str, old: str) -> None:
+        super().__init__(message, path=path)
+        self.old = old
+
+
+class MultipleMatchesError(EditError):
+    def __init__(self, message: str, *, path: str, old: str, lines: list[int]) -> None:
+        super().__init__(message, path=path)
+        self.old = old
+        self.lines = lines
+
+
+class LineOutOfRangeError(EditError):
+    def __init__(self, message: str, *, path: str, line: int, line_count: int) -> None:
+        super().__init__(message, path=path)
+        self.line = line
+        self.line_count = line_count
 
 
 class ConflictError(MemspaceError):
     pass
+
+
+class RenameInProgressError(_PathError):
+    """``path`` is claimed by a rename to ``destination`` that is running or was interrupted."""
+
+    def __init__(self, message: str, *, path: str, destination: str) -> None:
+        super().__init__(message, path=path)
+        self.destination = destination
 
 
 class ReadOnlyError(MemspaceError):

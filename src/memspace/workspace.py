@@ -44,6 +44,7 @@ from memspace.errors import (
     NotADirectoryError,
     NotFoundError,
     ReadOnlyError,
+    RootPathError,
     StorageError,
 )
 from memspace.limits import Limits
@@ -67,6 +68,7 @@ __all__ = [
     "EditOutcome",
     "Entry",
     "Moved",
+    "Progress",
     "RetryPolicy",
     "TextFile",
     "Workspace",
@@ -76,6 +78,10 @@ __all__ = [
 # even after a few other writers have appended on top of it.
 _WRITE_ID_HISTORY = 8
 _T = TypeVar("_T")
+
+Progress = Callable[[int, int], None]
+"""Called as ``progress(done, total)`` while a long operation (a folder delete, rename or
+clear) works through its files; ``total`` is known before the first call."""
 
 
 @dataclass(frozen=True)
@@ -214,7 +220,9 @@ class Workspace:
         listing = self._listing(vpath, depth, include_hidden)
         if listing is None:
             self._get(vpath)  # NotFoundError if nothing is there
-            raise NotADirectoryError(f"{vpath} is a file, not a directory; view it to read it.")
+            raise NotADirectoryError(
+                f"{vpath} is a file, not a directory; view it to read it.", path=str(vpath)
+            )
         return listing
 
     def view(self, path: str) -> TextFile | DirListing:
@@ -268,12 +276,7 @@ class Workspace:
     def create(self, path: str, text: str) -> None:
         """Create a new file; raises AlreadyExistsError if one is there (atomically)."""
         vpath = self._writable(path)
-        try:
-            self._create(vpath, self._encode(vpath, text))
-        except AlreadyExistsError:
-            raise AlreadyExistsError(
-                f"{vpath} already exists; use mode 'overwrite' to replace it or 'append' to add to it."
-            ) from None
+        self._create(vpath, self._encode(vpath, text))
 
     def append(self, path: str, text: str) -> EditOutcome:
         """Add text at the end of a file (creating it if missing), on a new line."""
@@ -298,23 +301,28 @@ class Workspace:
         vpath = self._writable(path)
         return self._update(vpath, lambda old: edits.insert(old, after_line, text, path=str(vpath)))
 
-    def delete(self, path: str) -> Moved:
+    def delete(self, path: str, *, progress: Progress | None = None) -> Moved:
         """Delete a file, or a directory with everything below it."""
         vpath = self._writable(path)
         if vpath.is_root:
-            raise InvalidPathError("Deleting '/' would remove the whole workspace; use clear_all for that.")
+            raise RootPathError(
+                "Deleting '/' would remove the whole workspace; clear the workspace instead.",
+                operation="delete",
+            )
         try:
             self._call(vpath, lambda: self.store.head(self._key(vpath)))
         except ObjectNotFound:
             keys = [info.key for info in self.store.list(self._dir_key(vpath))]
             if not keys:
                 raise self._not_found(vpath) from None
+            _report(progress, 0, len(keys))
             self.store.delete(keys)
+            _report(progress, len(keys), len(keys))
             return Moved(vpath, "dir", len(keys))
         self.store.delete([self._key(vpath)])
         return Moved(vpath, "file", 1)
 
-    def rename(self, old_path: str, new_path: str) -> Moved:
+    def rename(self, old_path: str, new_path: str, *, progress: Progress | None = None) -> Moved:
         """Move a file or a directory; never overwrites.
 
         A directory is copied file by file, then the originals are deleted, so a
@@ -323,7 +331,7 @@ class Workspace:
         """
         src, dst = self._writable(old_path), self._writable(new_path)
         if src.is_root or dst.is_root:
-            raise InvalidPathError("The workspace root '/' cannot be renamed or replaced.")
+            raise RootPathError("The workspace root '/' cannot be renamed or replaced.", operation="rename")
         if src == dst:
             raise InvalidPathError(f"{src} and {dst} are the same path; nothing to rename.")
         if dst.is_relative_to(src):
@@ -331,19 +339,21 @@ class Workspace:
         try:
             blob = self._call(src, lambda: self.store.get(self._key(src)))
         except ObjectNotFound:
-            return Moved(src, "dir", self._rename_dir(src, dst), dst)
+            return Moved(src, "dir", self._rename_dir(src, dst, progress), dst)
         if self._is_dir(dst):
             raise self._exists(dst)
         self._create(dst, blob.data)
         self.store.delete([self._key(src)])
         return Moved(src, "file", 1, dst)
 
-    def clear(self) -> int:
+    def clear(self, *, progress: Progress | None = None) -> int:
         """Delete every file of this workspace; returns how many."""
         if self.read_only:
             raise self._read_only()
         keys = [info.key for info in self.store.list(self.base)]
+        _report(progress, 0, len(keys))
         self.store.delete(keys)
+        _report(progress, len(keys), len(keys))
         return len(keys)
 
     # -- the concurrency loop --------------------------------------------------
@@ -426,19 +436,21 @@ class Workspace:
 
     def _get(self, vpath: VirtualPath) -> Blob:
         if vpath.is_root:
-            raise IsADirectoryError("'/' is the workspace root, a directory; view it to list files.")
+            raise IsADirectoryError(
+                "'/' is the workspace root, a directory; view it to list files.", path="/"
+            )
         try:
             return self._call(vpath, lambda: self.store.get(self._key(vpath)))
         except ObjectNotFound:
             if self._is_dir(vpath):
-                raise IsADirectoryError(f"{vpath} is a directory, not a file.") from None
+                raise IsADirectoryError(f"{vpath} is a directory, not a file.", path=str(vpath)) from None
             raise self._not_found(vpath) from None
 
     def _put(self, vpath: VirtualPath, data: bytes, mode: PutMode, history: Iterable[str]) -> None:
         write_ids = tuple(history)
         self._call(vpath, lambda: self.store.put(self._key(vpath), data, mode=mode, write_ids=write_ids))
 
-    def _rename_dir(self, src: VirtualPath, dst: VirtualPath) -> int:
+    def _rename_dir(self, src: VirtualPath, dst: VirtualPath, progress: Progress | None) -> int:
         sources = {self._path_of(i.key).relative_key(src): i for i in self.store.list(self._dir_key(src))}
         if not sources:
             raise self._not_found(src)
@@ -459,8 +471,10 @@ class Workspace:
         from concurrent.futures import ThreadPoolExecutor  # only directory renames need threads
 
         todo = [rel for rel in sources if rel not in existing]
+        _report(progress, len(sources) - len(todo), len(sources))
         with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
-            list(pool.map(move_one, todo))
+            for done, _ in enumerate(pool.map(move_one, todo), len(sources) - len(todo) + 1):
+                _report(progress, done, len(sources))
         self.store.delete([info.key for info in sources.values()])
         return len(sources)
 
@@ -483,7 +497,8 @@ class Workspace:
             return action()
         except PathConflict:
             raise NotADirectoryError(
-                f"{vpath} cannot be used: a folder in it is a file, or it is a folder itself."
+                f"{vpath} cannot be used: a folder in it is a file, or it is a folder itself.",
+                path=str(vpath),
             ) from None
         except SymlinkRefused:
             raise InvalidPathError(
@@ -516,19 +531,26 @@ class Workspace:
         except UnicodeDecodeError:
             raise BinaryFileError(
                 f"{vpath} is a binary file ({len(data):,} bytes), not UTF-8 text; it cannot be "
-                "shown or edited, only renamed or deleted."
+                "shown or edited, only renamed or deleted.",
+                path=str(vpath),
+                size=len(data),
             ) from None
 
     def _not_found(self, vpath: VirtualPath) -> NotFoundError:
         return NotFoundError(
-            f"{vpath} does not exist; view its folder ({vpath.parent}) to see what is there."
+            f"{vpath} does not exist; view its folder ({vpath.parent}) to see what is there.", path=str(vpath)
         )
 
     def _exists(self, vpath: VirtualPath) -> AlreadyExistsError:
-        return AlreadyExistsError(f"{vpath} already exists; choose another destination or delete it first.")
+        return AlreadyExistsError(f"{vpath} already exists; choose another name.", path=str(vpath))
 
     def _read_only(self) -> ReadOnlyError:
         return ReadOnlyError("This memory workspace is read-only; files can be viewed but not changed.")
+
+
+def _report(progress: Progress | None, done: int, total: int) -> None:
+    if progress is not None:
+        progress(done, total)
 
 
 def _first_landed(attempts: dict[str, EditOutcome], history: tuple[str, ...]) -> EditOutcome | None:
@@ -586,11 +608,11 @@ class AsyncWorkspace:
     async def insert(self, path: str, after_line: int, text: str) -> EditOutcome:
         return await _in_thread(self.sync.insert, path, after_line, text)
 
-    async def delete(self, path: str) -> Moved:
-        return await _in_thread(self.sync.delete, path)
+    async def delete(self, path: str, *, progress: Progress | None = None) -> Moved:
+        return await _in_thread(self.sync.delete, path, progress=progress)
 
-    async def rename(self, old_path: str, new_path: str) -> Moved:
-        return await _in_thread(self.sync.rename, old_path, new_path)
+    async def rename(self, old_path: str, new_path: str, *, progress: Progress | None = None) -> Moved:
+        return await _in_thread(self.sync.rename, old_path, new_path, progress=progress)
 
-    async def clear(self) -> int:
-        return await _in_thread(self.sync.clear)
+    async def clear(self, *, progress: Progress | None = None) -> int:
+        return await _in_thread(self.sync.clear, progress=progress)

@@ -13,9 +13,10 @@ from memspace.errors import MemspaceError, ReadOnlyError
 from memspace.storage.base import Store
 from memspace.storage.registry import open_store
 from memspace.tools.arguments import ArgumentError, validate
+from memspace.tools.messages import model_message
 from memspace.tools.render import render_edit, render_file, render_listing
 from memspace.tools.schema import TOOLS, DefinitionStyle, ToolSpec, definitions
-from memspace.workspace import TextFile, Workspace
+from memspace.workspace import Progress, TextFile, Workspace
 
 __all__ = ["INSTRUCTIONS", "MemoryTools", "ToolResult"]
 
@@ -56,7 +57,7 @@ class MemoryTools:
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
         self._specs = tuple(spec for spec in TOOLS if not (spec.writes and workspace.read_only))
-        self._handlers: dict[str, Callable[[dict[str, Any]], str]] = {
+        self._handlers: dict[str, Callable[[dict[str, Any], Progress | None], str]] = {
             "memory_view": self._view,
             "memory_create_update": self._create_update,
             "memory_str_replace": self._str_replace,
@@ -102,15 +103,21 @@ class MemoryTools:
         """Tool schemas for ``openai``, ``anthropic``, ``mcp`` or plain ``json``."""
         return definitions(self._specs, style)
 
-    def call(self, name: str, args: Mapping[str, Any] | str | None = None) -> ToolResult:
-        """Run one tool. Never raises for the model's mistakes: they come back as errors."""
+    def call(
+        self, name: str, args: Mapping[str, Any] | str | None = None, *, progress: Progress | None = None
+    ) -> ToolResult:
+        """Run one tool. Never raises for the model's mistakes: they come back as errors.
+
+        ``progress(done, total)`` is called while a long call (a folder delete or
+        rename, a clear) works through its files.
+        """
         spec = self._spec(name)
         if isinstance(spec, ToolResult):
             return spec
         try:
-            text = self._handlers[name](validate(spec, args))
+            text = self._handlers[name](validate(spec, args), progress)
         except MemspaceError as error:
-            return ToolResult(str(error), is_error=True)
+            return ToolResult(model_message(error, name), is_error=True)
         except Exception as error:
             # A bug or an unexpected backend failure. Exception texts can carry host
             # paths, so the log names the type; the traceback is at DEBUG level.
@@ -123,11 +130,16 @@ class MemoryTools:
             )
         return ToolResult(text)
 
-    async def acall(self, name: str, args: Mapping[str, Any] | str | None = None) -> ToolResult:
-        """Async twin of :meth:`call`; the work runs in a thread, off the event loop."""
+    async def acall(
+        self, name: str, args: Mapping[str, Any] | str | None = None, *, progress: Progress | None = None
+    ) -> ToolResult:
+        """Async twin of :meth:`call`; the work runs in a thread, off the event loop.
+
+        ``progress`` is called from that thread.
+        """
         import asyncio  # on first use: it is a fifth of memspace's import time
 
-        return await asyncio.to_thread(self.call, name, args)
+        return await asyncio.to_thread(self.call, name, args, progress=progress)
 
     def close(self) -> None:
         self.workspace.store.close()
@@ -154,7 +166,7 @@ class MemoryTools:
             is_error=True,
         )
 
-    def _view(self, args: dict[str, Any]) -> str:
+    def _view(self, args: dict[str, Any], progress: Progress | None) -> str:
         ws = self.workspace
         shown = ws.view(args["path"])
         view_range = args.get("view_range")
@@ -164,7 +176,7 @@ class MemoryTools:
             raise ArgumentError(f"view_range applies to files only; {shown.path} is a directory.")
         return render_listing(shown)
 
-    def _create_update(self, args: dict[str, Any]) -> str:
+    def _create_update(self, args: dict[str, Any], progress: Progress | None) -> str:
         ws = self.workspace
         path, text, mode = args["path"], args["file_text"], args.get("mode", "create")
         if mode == "append":
@@ -178,14 +190,14 @@ class MemoryTools:
         ws.create(path, text)
         return f"Created {ws.path(path)} ({_count(line_count(text), 'line')}, {_size(text)})."
 
-    def _str_replace(self, args: dict[str, Any]) -> str:
+    def _str_replace(self, args: dict[str, Any], progress: Progress | None) -> str:
         ws = self.workspace
         outcome = ws.str_replace(
             args["path"], args["old_str"], args["new_str"], replace_all=args.get("replace_all", False)
         )
         return render_edit(f"Edited {outcome.path}.", outcome, ws.limits.max_view_chars)
 
-    def _insert(self, args: dict[str, Any]) -> str:
+    def _insert(self, args: dict[str, Any], progress: Progress | None) -> str:
         ws = self.workspace
         line = args["insert_line"]
         outcome = ws.insert(args["path"], line, args["insert_text"])
@@ -194,20 +206,20 @@ class MemoryTools:
         summary = f"Inserted {_count(added, 'line')} {where} {outcome.path}."
         return render_edit(summary, outcome, ws.limits.max_view_chars)
 
-    def _delete(self, args: dict[str, Any]) -> str:
-        moved = self.workspace.delete(args["path"])
+    def _delete(self, args: dict[str, Any], progress: Progress | None) -> str:
+        moved = self.workspace.delete(args["path"], progress=progress)
         if moved.kind == "file":
             return f"Deleted {moved.path}."
         return f"Deleted directory {moved.path} and the {_count(moved.files, 'file')} in it."
 
-    def _rename(self, args: dict[str, Any]) -> str:
-        moved = self.workspace.rename(args["old_path"], args["new_path"])
+    def _rename(self, args: dict[str, Any], progress: Progress | None) -> str:
+        moved = self.workspace.rename(args["old_path"], args["new_path"], progress=progress)
         if moved.kind == "file":
             return f"Renamed {moved.path} to {moved.destination}."
         return f"Renamed directory {moved.path} to {moved.destination} ({_count(moved.files, 'file')})."
 
-    def _clear_all(self, args: dict[str, Any]) -> str:
-        count = self.workspace.clear()
+    def _clear_all(self, args: dict[str, Any], progress: Progress | None) -> str:
+        count = self.workspace.clear(progress=progress)
         return f"Cleared the memory workspace: deleted {_count(count, 'file')}."
 
 

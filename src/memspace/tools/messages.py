@@ -1,0 +1,51 @@
+"""How the model tools word an error: advice in the tools' own terms (argument names, tool names).
+
+The workspace's errors are neutral sentences that name no tool argument. Where
+the advice depends on the surface, the error carries its facts as attributes and
+this module words it for a model using the seven tools; the command line and
+the Anthropic adapter have tables of their own.
+"""
+
+from __future__ import annotations
+
+from memspace.edits import enumerate_lines
+from memspace.errors import (
+    AlreadyExistsError,
+    EmptySearchError,
+    LineOutOfRangeError,
+    MemspaceError,
+    MultipleMatchesError,
+    NoMatchError,
+    RootPathError,
+)
+
+__all__ = ["model_message"]
+
+
+def model_message(error: MemspaceError, tool: str) -> str:
+    """The text a model reads for ``error`` raised by ``tool``."""
+    path = str(getattr(error, "path", ""))
+    where = f" in {path}" if path else ""
+    if isinstance(error, AlreadyExistsError) and tool == "memory_create_update":
+        return f"{path} already exists; use mode 'overwrite' to replace it or 'append' to add to it."
+    if isinstance(error, RootPathError) and error.operation == "delete":
+        return "Deleting '/' would remove the whole workspace; use memory_clear_all for that."
+    if isinstance(error, EmptySearchError):
+        return "old_str is empty; give the exact text to replace, copied from the file."
+    if isinstance(error, NoMatchError):
+        return (
+            f"old_str was not found{where}; view the file and copy the exact text to replace, "
+            "including whitespace and line breaks."
+        )
+    if isinstance(error, MultipleMatchesError):
+        return (
+            f"old_str occurs {len(error.lines)} times{where}, at lines {enumerate_lines(error.lines)}; "
+            "include more surrounding text to make it unique, or set replace_all to true."
+        )
+    if isinstance(error, LineOutOfRangeError):
+        return (
+            f"insert_line {error.line} is out of range: {path or 'the file'} has {error.line_count} "
+            f"lines, so insert_line must be between 0 (top of the file) and {error.line_count} "
+            "(end of the file)."
+        )
+    return str(error)
