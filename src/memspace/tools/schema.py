@@ -37,10 +37,31 @@ class Param:
 
 @dataclass(frozen=True)
 class ToolSpec:
+    """A tool as a model sees it, and the hints a client may show or act on.
+
+    ``writes``: the tool can change the workspace (it is left out in read-only mode).
+    ``destructive``: it can remove or replace content that existed before (not only add).
+    ``idempotent``: calling it again with the same arguments changes nothing more.
+    Every tool works on the workspace only, never on the outside world.
+    """
+
     name: str
+    title: str
     description: str
     params: tuple[Param, ...]
     writes: bool
+    destructive: bool = False
+    idempotent: bool = False
+
+    def mcp_annotations(self) -> dict[str, Any]:
+        """The MCP tool annotations: hints true to what the tool does."""
+        return {
+            "title": self.title,
+            "readOnlyHint": not self.writes,
+            "destructiveHint": self.destructive,
+            "idempotentHint": self.idempotent,
+            "openWorldHint": False,
+        }
 
     def input_schema(self) -> dict[str, Any]:
         return {
@@ -56,6 +77,7 @@ _PATH = "Absolute path inside the memory workspace, e.g. /notes/topic.md; '/' is
 TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         "memory_view",
+        "View memory",
         "Show a directory of the memory workspace (files and folders up to 2 levels deep, "
         "with sizes) or a file's content with line numbers. Long files are shown in pages; "
         "use view_range to read a given range of lines. Start here before multi-step work.",
@@ -70,9 +92,11 @@ TOOLS: tuple[ToolSpec, ...] = (
             ),
         ),
         writes=False,
+        idempotent=True,
     ),
     ToolSpec(
         "memory_create_update",
+        "Write a memory file",
         "Write a text file in the memory workspace. mode 'create' (default) makes a new file "
         "and fails if it exists; 'append' adds file_text at the end on a new line (creating "
         "the file if needed); 'overwrite' replaces the whole content of an existing file.",
@@ -88,9 +112,11 @@ TOOLS: tuple[ToolSpec, ...] = (
             ),
         ),
         writes=True,
+        destructive=True,
     ),
     ToolSpec(
         "memory_str_replace",
+        "Replace text in a memory file",
         "Replace text in a file. old_str must match the file exactly (including whitespace) "
         "and occur exactly once, unless replace_all is true. Shows the edited lines.",
         (
@@ -105,9 +131,11 @@ TOOLS: tuple[ToolSpec, ...] = (
             ),
         ),
         writes=True,
+        destructive=True,
     ),
     ToolSpec(
         "memory_insert",
+        "Insert lines into a memory file",
         "Insert text as new lines after line insert_line of a file (0 inserts at the top). "
         "Shows the edited lines.",
         (
@@ -119,24 +147,33 @@ TOOLS: tuple[ToolSpec, ...] = (
     ),
     ToolSpec(
         "memory_delete",
+        "Delete from memory",
         "Delete a file, or a directory and everything in it.",
         (Param("path", "string", _PATH),),
         writes=True,
+        destructive=True,
+        idempotent=True,
     ),
     ToolSpec(
         "memory_rename",
+        "Rename in memory",
         "Rename or move a file or a directory. Fails if the destination already exists.",
         (
             Param("old_path", "string", "Current path of the file or directory."),
             Param("new_path", "string", "New path; must not exist yet."),
         ),
         writes=True,
+        destructive=True,
+        idempotent=True,
     ),
     ToolSpec(
         "memory_clear_all",
+        "Clear all memory",
         "Delete every file in the memory workspace. Cannot be undone.",
         (),
         writes=True,
+        destructive=True,
+        idempotent=True,
     ),
 )
 
@@ -156,7 +193,15 @@ def definitions(specs: tuple[ToolSpec, ...], style: DefinitionStyle) -> list[dic
         elif style == "anthropic":
             rendered.append({"name": spec.name, "description": spec.description, "input_schema": schema})
         elif style == "mcp":
-            rendered.append({"name": spec.name, "description": spec.description, "inputSchema": schema})
+            rendered.append(
+                {
+                    "name": spec.name,
+                    "title": spec.title,
+                    "description": spec.description,
+                    "inputSchema": schema,
+                    "annotations": spec.mcp_annotations(),
+                }
+            )
         elif style == "json":
             rendered.append({"name": spec.name, "description": spec.description, "parameters": schema})
         else:
