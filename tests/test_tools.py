@@ -301,11 +301,18 @@ def test_rename_refuses_an_existing_destination(tools: MemoryTools) -> None:
     assert content(tools, "/b.md") == "b"
 
 
-def test_rename_file_onto_a_directory_is_refused(tools: MemoryTools) -> None:
+def test_rename_file_onto_a_directory_never_touches_the_directory(tools: MemoryTools, backend: str) -> None:
+    """A file system refuses it; an object store (no LIST per rename, as for a create) may keep a file
+    and a folder of one name side by side. Either way nothing in the folder is lost or replaced."""
     write(tools, "/a.md", "a")
     write(tools, "/dir/x.md", "x")
-    assert "already exists" in fails(tools, "memory_rename", old_path="/a.md", new_path="/dir")
-    assert content(tools, "/a.md") == "a"
+    result = tools.call("memory_rename", {"old_path": "/a.md", "new_path": "/dir"})
+    if backend == "local":
+        assert result.is_error and "already exists" in result.text
+        assert content(tools, "/a.md") == "a"
+    elif not result.is_error:
+        assert content(tools, "/dir") == "a"
+    assert content(tools, "/dir/x.md") == "x"
 
 
 def test_rename_directory(tools: MemoryTools) -> None:
@@ -327,8 +334,10 @@ def test_rename_directory_onto_existing_directory_is_refused(tools: MemoryTools)
     assert not tools.workspace.exists("/b/x.md")
 
 
-def test_rename_directory_resumes_after_a_crash(tools: MemoryTools) -> None:
+def test_rename_directory_resumes_after_a_crash(tools: MemoryTools, backend: str) -> None:
     """A rename that copied some files then died can be run again to finish."""
+    if backend == "local":
+        pytest.skip("a local folder rename is one rename(2): it is never half done")
     write(tools, "/a/1.md", "one")
     write(tools, "/a/2.md", "two")
     write(tools, "/b/1.md", "one")  # the part the crashed rename had copied

@@ -16,7 +16,7 @@ from memspace.tools.arguments import ArgumentError, validate
 from memspace.tools.messages import model_message
 from memspace.tools.render import render_edit, render_file, render_listing
 from memspace.tools.schema import TOOLS, DefinitionStyle, ToolSpec, definitions
-from memspace.workspace import Progress, TextFile, Workspace
+from memspace.workspace import Progress, TextFile, Workspace, open_workspace
 
 __all__ = ["INSTRUCTIONS", "MemoryTools", "ToolResult"]
 
@@ -81,13 +81,7 @@ class MemoryTools:
         between several workspaces, or to bring your own implementation).
         """
         settings = Settings.from_config(agent_config, environ=environ)
-        workspace = Workspace(
-            store if store is not None else open_store(settings, environ),
-            base=settings.base,
-            limits=settings.limits,
-            read_only=settings.read_only,
-        )
-        return cls(workspace)
+        return cls(open_workspace(settings, store if store is not None else open_store(settings, environ)))
 
     @property
     def names(self) -> list[str]:
