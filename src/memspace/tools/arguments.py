@@ -32,7 +32,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeGuard
+from typing import Any, Literal, TypeGuard
 
 from memspace.errors import MemspaceError
 from memspace.tools.schema import Param, ToolSpec
@@ -205,8 +205,8 @@ def _check(spec: ToolSpec, param: Param, value: Any) -> Any:
     return value
 
 
-def _integer(value: object) -> int | str:
-    """``value`` as an int; or why it is not one: "not integral", "out of range"."""
+def _integer(value: object) -> int | Literal["not integral", "out of range"]:
+    """``value`` as an int, or why it is not one."""
     if isinstance(value, _LongInteger):
         return "out of range"
     if isinstance(value, float) and value.is_integer():
