@@ -81,7 +81,7 @@ def test_tools_are_listed_called_and_land_on_disk(tmp_path: Path) -> None:
     assert view_schema["type"] == "object"
     assert view_schema["required"] == ["path"]
     assert "view_range" in view_schema["properties"]
-    assert tools["memory_create_update"].input_schema["properties"]["mode"]["enum"] == [
+    assert tools["memory_create_update"].input_schema["properties"]["mode"]["anyOf"][0]["enum"] == [
         "create",
         "append",
         "overwrite",

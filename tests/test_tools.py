@@ -456,6 +456,7 @@ def test_arguments_as_json_text_and_malformed_json(tools: MemoryTools) -> None:
     ("style", "name_of", "schema_of"),
     [
         ("openai", lambda d: d["function"]["name"], lambda d: d["function"]["parameters"]),
+        ("responses", lambda d: d["name"], lambda d: d["parameters"]),
         ("anthropic", lambda d: d["name"], lambda d: d["input_schema"]),
         ("mcp", lambda d: d["name"], lambda d: d["inputSchema"]),
         ("json", lambda d: d["name"], lambda d: d["parameters"]),
@@ -466,7 +467,8 @@ def test_definitions_in_every_style(tools: MemoryTools, style: str, name_of: Any
     assert [name_of(d) for d in defs] == SEVEN_TOOLS
     by_name = {name_of(d): schema_of(d) for d in defs}
     assert by_name["memory_insert"]["required"] == ["path", "insert_line", "insert_text"]
-    assert by_name["memory_create_update"]["properties"]["mode"]["enum"] == ["create", "append", "overwrite"]
+    mode = by_name["memory_create_update"]["properties"]["mode"]
+    assert mode["anyOf"] == [{"type": "string", "enum": ["create", "append", "overwrite"]}, {"type": "null"}]
     assert all(schema["additionalProperties"] is False for schema in by_name.values())
     json.dumps(defs)  # serialisable as is
 

@@ -93,9 +93,15 @@ class MemoryTools:
         """A short system instruction on how to use the workspace."""
         return _READ_ONLY_INSTRUCTIONS if self.workspace.read_only else INSTRUCTIONS
 
-    def definitions(self, style: DefinitionStyle = "json") -> list[dict[str, Any]]:
-        """Tool schemas for ``openai``, ``anthropic``, ``mcp`` or plain ``json``."""
-        return definitions(self._specs, style)
+    def definitions(
+        self, style: DefinitionStyle = "json", *, strict: bool | None = None
+    ) -> list[dict[str, Any]]:
+        """Tool schemas for ``openai``, ``responses``, ``anthropic``, ``mcp`` or plain ``json``.
+
+        The OpenAI styles are strict by default (``strict=False`` to leave strict mode off);
+        see :func:`memspace.tools.schema.definitions`.
+        """
+        return definitions(self._specs, style, strict=strict)
 
     def call(
         self, name: str, args: Mapping[str, Any] | str | None = None, *, progress: Progress | None = None
