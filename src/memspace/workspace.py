@@ -46,6 +46,7 @@ from memspace.errors import (
     ReadOnlyError,
     RootPathError,
     StorageError,
+    SymlinkError,
 )
 from memspace.limits import Limits
 from memspace.paths import VirtualPath, parse
@@ -501,8 +502,9 @@ class Workspace:
                 path=str(vpath),
             ) from None
         except SymlinkRefused:
-            raise InvalidPathError(
-                f"{vpath} is, or goes through, a symbolic link, which memspace never follows."
+            raise SymlinkError(
+                f"{vpath} is, or goes through, a symbolic link, which memspace never follows.",
+                path=str(vpath),
             ) from None
 
     def _writable(self, path: str) -> VirtualPath:
