@@ -115,8 +115,9 @@ TEXTS: Final[Mapping[str, str]] = {
     "destination_exists": "The destination {path} already exists",
     "renamed": "Successfully renamed {old_path} to {new_path}",
     "cleared": "All memory cleared",
-    # The SDK's sentence for a path whose symlink leads out of /memories; memspace never
-    # follows a link, so it gives this answer for every link (docs/integrations.md).
+    # The SDK's words for a symlink that leads out of /memories (its two checks say "Path X
+    # would escape /memories directory" and "... via symlink"). memspace never follows a
+    # link, wherever it points, so every link gets this answer (docs/integrations.md).
     "symlink": "Path {path} would escape /memories directory via symlink",
     # -- the adapter's own texts, for what the SDK's local tool has no sentence for ---------
     "bad_parameter": "Invalid `{name}` parameter: {value}. It should be {expected}.",
@@ -179,7 +180,7 @@ class _Commands:
         try:
             parsed = parse(normal, self._limits)
         except (InvalidPathError, LimitExceededError) as error:
-            # These sentences quote the path as the model wrote it (with /memories in front).
+            # memspace's own sentence, quoting the path the model sees (/memories included).
             raise ToolError(str(error)) from None
         return VirtualPath(parsed.parts[1:])
 
