@@ -518,9 +518,25 @@ CASES = [
         "rename a directory into itself",
         DIR,
         rename("/memories/d", "/memories/d/sub"),
-        "Cannot rename /memories/d to /memories/d/sub: a directory cannot be moved into itself.",
+        "Cannot rename /memories/d to /memories/d/sub: the new path is inside the old one.",
         error=True,
         sdk=False,  # the SDK fails with an OSError
+    ),
+    Case(
+        "rename a file to a path below it",
+        {"/memories/a.md": "A"},
+        rename("/memories/a.md", "/memories/a.md/x"),
+        "Cannot rename /memories/a.md to /memories/a.md/x: the new path is inside the old one.",
+        error=True,
+        sdk=False,  # the SDK fails with a NotADirectoryError
+    ),
+    Case(
+        "rename onto a folder holding only identical copies finishes an interrupted rename",
+        {"/memories/d/b.md": "1", "/memories/d/c.md": "2", "/memories/z/b.md": "1"},
+        rename("/memories/d", "/memories/z"),
+        "Successfully renamed /memories/d to /memories/z",
+        after={"/memories/z/b.md": "1", "/memories/z/c.md": "2"},
+        sdk=False,  # the SDK: "The destination /memories/z already exists"
     ),
 ]
 

@@ -122,7 +122,7 @@ TEXTS: Final[Mapping[str, str]] = {
     # -- the adapter's own texts, for what the SDK's local tool has no sentence for ---------
     "bad_parameter": "Invalid `{name}` parameter: {value}. It should be {expected}.",
     "empty_old_str": "No replacement was performed, old_str is empty. Copy the exact text to replace from {path}.",
-    "into_itself": "Cannot rename {old_path} to {new_path}: a directory cannot be moved into itself.",
+    "into_itself": "Cannot rename {old_path} to {new_path}: the new path is inside the old one.",
     "through_a_file": "The path {path} cannot be used: a directory in it is a file.",
     "binary": "The file {path} is not UTF-8 text ({size:,} bytes); it can only be renamed or deleted.",
     "too_large": (
