@@ -919,3 +919,20 @@ def test_readme_snippet_runs_as_a_script(model: ModelServer, tmp_path: Path) -> 
     ) == "- short answers\n"
     results = [result for request in model.requests for result in request.tool_results()]
     assert [result.is_error for result in results] == [False, False]
+
+
+def test_without_the_sdk_the_import_says_what_to_install() -> None:
+    code = (
+        "import sys; sys.modules['anthropic'] = None\n"
+        "try:\n"
+        "    import memspace.integrations.anthropic\n"
+        "except Exception as error:\n"
+        "    print(type(error).__name__, error)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.strip() == (
+        "MissingDependencyError The Anthropic memory tool needs the anthropic package; "
+        'install it with: pip install "memspace[anthropic]"'
+    )
