@@ -10,7 +10,8 @@ Anthropic memory tool adapter.
 
     MemspaceError
     ├── InvalidPathError         a path is not allowed
-    │   └── RootPathError        the operation cannot apply to the workspace root
+    │   ├── RootPathError        the operation cannot apply to the workspace root
+    │   └── SymlinkError         the path is, or goes through, a symbolic link (never followed)
     ├── NotFoundError            no file or directory at that path
     ├── AlreadyExistsError       the target of a create or rename already exists
     ├── IsADirectoryError        a file operation named a directory
@@ -59,6 +60,7 @@ __all__ = [
     "RenameInProgressError",
     "RootPathError",
     "StorageError",
+    "SymlinkError",
 ]
 
 
@@ -76,6 +78,14 @@ class RootPathError(InvalidPathError):
     def __init__(self, message: str, *, operation: str) -> None:
         super().__init__(message)
         self.operation = operation
+
+
+class SymlinkError(InvalidPathError):
+    """``path`` is, or goes through, a symbolic link; memspace never follows one."""
+
+    def __init__(self, message: str, *, path: str) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class _PathError(MemspaceError):

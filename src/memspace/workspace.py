@@ -55,6 +55,7 @@ from memspace.errors import (
     RenameInProgressError,
     RootPathError,
     StorageError,
+    SymlinkError,
 )
 from memspace.history import DeletedFile, History, Retention, Version, new_write_id, utc
 from memspace.limits import Limits
@@ -891,8 +892,9 @@ class Workspace:
                 path=str(vpath),
             ) from None
         except SymlinkRefused:
-            raise InvalidPathError(
-                f"{vpath} is, or goes through, a symbolic link, which memspace never follows."
+            raise SymlinkError(
+                f"{vpath} is, or goes through, a symbolic link, which memspace never follows.",
+                path=str(vpath),
             ) from None
         except NotAFile:
             raise InvalidPathError(
