@@ -12,6 +12,9 @@ whoever else reads the same dict and are ignored here.
 | memory_tool_prefix        | MEMORY_TOOL_PREFIX        | memories/      |
 | memory_tool_namespace     | MEMORY_TOOL_NAMESPACE     | default        |
 | memory_tool_read_only     | MEMORY_TOOL_READ_ONLY     | false          |
+| memory_tool_search        | MEMORY_TOOL_SEARCH        | true           |
+| memory_tool_cache_dir     | MEMORY_TOOL_CACHE_DIR     | ~/.cache/memspace (XDG_CACHE_HOME) |
+| memory_tool_cache_max_bytes | MEMORY_TOOL_CACHE_MAX_BYTES | 268435456 (0: no cache) |
 | memory_tool_max_<limit>   | MEMORY_TOOL_MAX_<LIMIT>   | see Limits     |
 
 Backend credentials (``AWS_*``, ``R2_*``) are read by the backend that needs them.
@@ -24,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from memspace.content_cache import DEFAULT_MAX_BYTES
 from memspace.errors import ConfigError
 from memspace.limits import Limits
 from memspace.paths import parse_namespace, parse_prefix
@@ -40,6 +44,9 @@ _KNOWN_KEYS = {
     "memory_tool_prefix",
     "memory_tool_namespace",
     "memory_tool_read_only",
+    "memory_tool_search",
+    "memory_tool_cache_dir",
+    "memory_tool_cache_max_bytes",
     *_LIMIT_KEYS,
 }
 
@@ -58,6 +65,9 @@ class Settings:
     namespace: str = "default"
     read_only: bool = False
     limits: Limits = field(default_factory=Limits)
+    search: bool = True
+    cache_dir: Path | None = None  # None: memspace.content_cache.default_directory()
+    cache_max_bytes: int = DEFAULT_MAX_BYTES
 
     @classmethod
     def from_config(
@@ -93,6 +103,9 @@ class Settings:
             ),
             read_only=_bool("memory_tool_read_only", value("memory_tool_read_only")),
             limits=limits,
+            search=_bool("memory_tool_search", value("memory_tool_search"), default=True),
+            cache_dir=Path(str(cache_dir)) if (cache_dir := value("memory_tool_cache_dir")) else None,
+            cache_max_bytes=_size("memory_tool_cache_max_bytes", value("memory_tool_cache_max_bytes")),
         )
 
     @property
@@ -114,10 +127,14 @@ def _str(key: str, raw: object | None, default: str) -> str:
     return raw
 
 
-def _bool(key: str, raw: object | None) -> bool:
-    if raw is None or isinstance(raw, bool):
-        return bool(raw)
+def _bool(key: str, raw: object | None, *, default: bool = False) -> bool:
+    if raw is None:
+        return default
+    if isinstance(raw, bool):
+        return raw
     text = str(raw).strip().lower()
+    if not text:  # set but empty, as in MEMORY_TOOL_SEARCH=
+        return default
     if text in _TRUE:
         return True
     if text in _FALSE:
@@ -133,3 +150,12 @@ def _int(key: str, raw: object) -> int:
     if number <= 0 or isinstance(raw, bool):
         raise ConfigError(f"{key} must be a positive integer, got {raw!r}.")
     return number
+
+
+def _size(key: str, raw: object | None) -> int:
+    """A byte count that may be 0 (off); defaults to the content cache's bound."""
+    if raw is None:
+        return DEFAULT_MAX_BYTES
+    if not isinstance(raw, bool) and str(raw).strip() == "0":
+        return 0
+    return _int(key, raw)

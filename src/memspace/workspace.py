@@ -30,7 +30,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from memspace import edits
 from memspace.errors import (
@@ -61,6 +61,10 @@ from memspace.storage.base import (
     Store,
     SymlinkRefused,
 )
+
+if TYPE_CHECKING:
+    from memspace.content_cache import ContentCache
+    from memspace.search import SearchResult
 
 __all__ = [
     "AsyncWorkspace",
@@ -159,6 +163,7 @@ class Workspace:
         read_only: bool = False,
         retry: RetryPolicy | None = None,
         parallelism: int = 8,
+        cache: ContentCache | None = None,
     ) -> None:
         self.store = store
         self.base = base
@@ -166,6 +171,8 @@ class Workspace:
         self.read_only = read_only
         self.retry = retry or RetryPolicy()
         self.parallelism = parallelism
+        # Where searches on an object store keep file contents (None: the user's default cache).
+        self.cache = cache
 
     # -- paths -----------------------------------------------------------------
 
@@ -270,6 +277,51 @@ class Workspace:
             Entry(self._path_of(info.key), "file", info.size)
             for info in self._call(vpath, lambda: list(self.store.list(self._dir_key(vpath))))
         ]
+
+    # -- searching (memspace.search) ---------------------------------------------
+
+    def search(
+        self,
+        pattern: str,
+        *,
+        path: str = "/",
+        glob: str | None = None,
+        regex: bool = False,
+        case_sensitive: bool = False,
+        max_results: int | None = 100,  # memspace.search.DEFAULT_MAX_RESULTS
+        context: int = 0,
+    ) -> SearchResult:
+        """Lines matching ``pattern`` below ``path``, in path then line order; see :func:`memspace.search.search`.
+
+        >>> ws = Workspace(MemoryStore())
+        >>> ws.create("/a.md", "one\\nTwo\\n")
+        >>> [(m.line, m.text) for m in ws.search("two").matches]
+        [(2, 'Two')]
+        """
+        from memspace import search
+
+        return search.search(
+            self,
+            pattern,
+            path=path,
+            glob=glob,
+            regex=regex,
+            case_sensitive=case_sensitive,
+            max_results=max_results,
+            context=context,
+        )
+
+    def find(self, glob: str, *, path: str = "/") -> builtins.list[Entry]:
+        """Files and folders below ``path`` matching ``glob`` (``**/*.md``), sorted; see :mod:`memspace.globs`.
+
+        >>> ws = Workspace(MemoryStore())
+        >>> ws.create("/notes/2024-05.md", "x")
+        >>> [str(e.path) for e in ws.find("notes/2024-*")]
+        ['/notes/2024-05.md']
+        """
+        from memspace import search
+
+        return search.find(self, glob, path=path)
 
     # -- writing ---------------------------------------------------------------
 
@@ -592,6 +644,31 @@ class AsyncWorkspace:
 
     async def list(self, path: str = "/", *, depth: int = 2, include_hidden: bool = False) -> DirListing:
         return await _in_thread(self.sync.list, path, depth=depth, include_hidden=include_hidden)
+
+    async def search(
+        self,
+        pattern: str,
+        *,
+        path: str = "/",
+        glob: str | None = None,
+        regex: bool = False,
+        case_sensitive: bool = False,
+        max_results: int | None = 100,
+        context: int = 0,
+    ) -> SearchResult:
+        return await _in_thread(
+            self.sync.search,
+            pattern,
+            path=path,
+            glob=glob,
+            regex=regex,
+            case_sensitive=case_sensitive,
+            max_results=max_results,
+            context=context,
+        )
+
+    async def find(self, glob: str, *, path: str = "/") -> builtins.list[Entry]:
+        return await _in_thread(self.sync.find, glob, path=path)
 
     async def create(self, path: str, text: str) -> None:
         await _in_thread(self.sync.create, path, text)
