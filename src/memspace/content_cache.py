@@ -141,7 +141,7 @@ class ContentCache:
         stale: list[bytes] = []
         now = int(time.time())
 
-        def read(conn: sqlite3.Connection) -> None:
+        def read(conn: sqlite3.Connection) -> bool:
             for start in range(0, len(ids), _IDS_PER_QUERY):
                 chunk = list(ids[start : start + _IDS_PER_QUERY])
                 marks = ",".join("?" * len(chunk))
@@ -153,9 +153,10 @@ class ContentCache:
                     found[entry] = data
                     if used < now - TOUCH_AFTER_SECONDS:
                         stale.append(entry)
+            return True
 
-        if self._run("read", read) is None:
-            return {}
+        if not self._run("read", read):
+            return {}  # the cache failed part way: fetch everything rather than trust half a read
         if bad:
             log.warning("memspace: %d cache entries failed their digest check; fetching them again", len(bad))
         if bad or stale:
@@ -202,7 +203,7 @@ class ContentCache:
             return False
         excess = total - int(self.max_bytes * 0.9)
         victims: list[tuple[bytes]] = []
-        for entry, size in conn.execute("SELECT id, size FROM entries ORDER BY used, id"):
+        for entry, size in conn.execute("SELECT id, size FROM entries ORDER BY used, rowid"):
             victims.append((entry,))
             excess -= size
             if excess <= 0:

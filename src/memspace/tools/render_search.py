@@ -173,7 +173,7 @@ def _where(scope: str, glob: str | None) -> str:
 def _binary_note(binary: int) -> str:
     if not binary:
         return ""
-    return f" ({_count(binary, 'binary file')} not searched.)"
+    return f"\n[{_count(binary, 'binary file')} (not UTF-8 text) not searched.]"
 
 
 def _quote(text: str) -> str:
