@@ -82,6 +82,16 @@ def test_case_sensitive_search_matches_case_exactly(tools: MemoryTools) -> None:
     assert "set case_sensitive to false" in none
 
 
+def test_ignoring_case_works_beyond_ascii(tools: MemoryTools) -> None:
+    write(tools, {"/de.md": "Straße\nÄRGER im Büro\nplain KELVIN line\n", "/en.md": "Plain ascii Kelvin\n"})
+    assert hits(ok(tools, "memory_search", pattern="ärger")) == ["/de.md:2: ÄRGER im Büro"]
+    assert hits(ok(tools, "memory_search", pattern="kelvin")) == [
+        "/de.md:3: plain KELVIN line",
+        "/en.md:1: Plain ascii Kelvin",
+    ]
+    assert hits(ok(tools, "memory_search", pattern="BÜRO", case_sensitive=True)) == []
+
+
 def test_regex_search_matches_each_line_on_its_own(tools: MemoryTools) -> None:
     write(tools, {"/a.md": "alpha one\nbeta two\nalpha\ngamma alpha\n"})
     assert hits(ok(tools, "memory_search", pattern="^alpha", regex=True)) == [
@@ -553,6 +563,18 @@ def test_cache_settings_and_default_folder(monkeypatch: pytest.MonkeyPatch, tmp_
     assert Settings.from_config({"memory_tool_cache_max_bytes": 0}, environ={}).cache_max_bytes == 0
     assert not ContentCache(tmp_path / "c", max_bytes=0).enabled
     assert Settings.from_config(environ={"MEMORY_TOOL_SEARCH": ""}).search is True
+
+
+def test_local_search_never_follows_symlinks(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.md").write_text("needle outside\n")
+    ws = Workspace(LocalStore(tmp_path / "mem"), base="default/")
+    ws.create("/notes/a.md", "needle inside\n")
+    (tmp_path / "mem" / "default" / "notes" / "link.md").symlink_to(outside / "secret.md")
+    (tmp_path / "mem" / "default" / "linked").symlink_to(outside, target_is_directory=True)
+    assert [(str(m.path), m.text) for m in ws.search("needle").matches] == [("/notes/a.md", "needle inside")]
+    assert [str(e.path) for e in ws.find("**")] == ["/notes", "/notes/a.md"]
 
 
 def test_local_and_memory_stores_are_read_directly_not_cached(tmp_path: Path) -> None:

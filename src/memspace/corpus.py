@@ -66,14 +66,15 @@ def files(ws: Workspace, scope: VirtualPath, glob: Glob | None = None) -> builti
         listed = True
         if info.key.endswith("/"):
             continue  # a folder marker some stores keep; not a file
-        path = VirtualPath.from_key(info.key[len(ws.base) :])
-        if is_hidden(path):
-            continue
-        if glob is not None and not glob.matches(path.relative_key(scope), full=path.key):
+        key = info.key[len(ws.base) :]
+        if key.startswith(".") or "/." in key:
+            continue  # hidden, or memspace's own
+        path = VirtualPath.from_key(key)
+        if glob is not None and not glob.matches(path.relative_key(scope), full=key):
             continue
         found.append(File(path, info.key, info.size, info.version))
     if listed or scope.is_root:
-        found.sort(key=lambda file: file.path)
+        found.sort(key=lambda file: file.path.parts)
         return found
     return _single_file(ws, scope, glob)
 
@@ -111,7 +112,15 @@ def contents(ws: Workspace, found: builtins.list[File]) -> Iterator[tuple[File, 
 
 
 def _direct(store: Store, found: builtins.list[File]) -> Iterator[tuple[File, bytes]]:
-    # Local files and in-process objects: one read each, no cache to keep.
+    # Local files and in-process objects: one read each, no cache to keep. A store that can
+    # read many keys at once (the local one opens each folder once) is asked to.
+    get_many = getattr(store, "get_many", None)
+    if get_many is not None:
+        by_key = {file.key: file for file in found}
+        for key, blob in get_many(list(by_key)):
+            if blob is not None:
+                yield by_key[key], blob.data
+        return
     for file in found:
         try:
             yield file, store.get(file.key).data

@@ -101,6 +101,11 @@ class Pattern:
             self._compiled = re.compile(pattern if regex else re.escape(pattern), flags)
         except re.error as error:
             raise _invalid(pattern, kind, str(error)) from None
+        # Ignoring case, ASCII text and an ASCII literal match exactly as with re.IGNORECASE after
+        # lower(), which keeps every offset and runs at str.find's speed (the regex is ~10x slower).
+        self._ascii_needle = (
+            pattern.lower() if not regex and not case_sensitive and pattern.isascii() else None
+        )
         self._find: Callable[[str, int], int]
         if not regex and case_sensitive:
             self._find = lambda text, start: text.find(pattern, start)
@@ -124,6 +129,12 @@ class Pattern:
         # A literal holds no newline, so any occurrence lies within one line: find it
         # in the whole text (a C loop), and count newlines only up to each hit.
         find = self._find
+        if self._ascii_needle is not None and text.isascii():
+            lowered, needle = text.lower(), self._ascii_needle
+
+            def find(_text: str, start: int) -> int:
+                return lowered.find(needle, start)
+
         number, counted, size = 1, 0, len(text)
         position = find(text, 0)
         while position >= 0:

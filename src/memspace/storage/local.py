@@ -86,6 +86,33 @@ class LocalStore:
         blob = self.get(key)
         return ObjectInfo(key, len(blob.data), blob.version)
 
+    def get_many(self, keys: Sequence[str]) -> Iterator[tuple[str, Blob | None]]:
+        """``(key, blob)`` for each key, opening each folder once (a search reads whole trees);
+        the blob is None where no file is (missing, a folder, a symlink). In no set order."""
+        by_folder: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+        for key in keys:
+            folder, _, name = key.rpartition("/")
+            by_folder.setdefault(tuple(folder.split("/")) if folder else (), []).append((key, name))
+        for folders, names in by_folder.items():
+            blobs: list[tuple[str, Blob | None]] = []
+            try:
+                with _os_errors("read"), self._open_dir(folders, create=False) as parent:
+                    for key, name in names:
+                        try:
+                            fd = self._open_file(parent, name, key)
+                        except (ObjectNotFound, SymlinkRefused):
+                            blobs.append((key, None))
+                            continue
+                        try:
+                            with os.fdopen(fd, "rb", closefd=False) as handle:
+                                data = handle.read()
+                        finally:
+                            os.close(fd)
+                        blobs.append((key, Blob(data, content_version(data))))
+            except (ObjectNotFound, PathConflict, SymlinkRefused):
+                blobs = [(key, None) for key, _ in names]
+            yield from blobs
+
     def list(self, prefix: str) -> Iterator[ObjectInfo]:
         try:
             with _os_errors("list"), self._open_dir(_split_dir(prefix), create=False) as fd:
