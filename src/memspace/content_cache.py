@@ -34,7 +34,6 @@ of workspace files.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import threading
@@ -75,10 +74,14 @@ def entry_id(identity: str, key: str, version: str) -> bytes:
     >>> entry_id("s3|aws:us-east-1|a", "k", "e") != entry_id("s3|aws:us-east-1|b", "k", "e")
     True
     """
+    import hashlib  # on first use: it loads OpenSSL, which plain imports of memspace do not need
+
     return hashlib.sha256(f"{identity}\0{key}\0{version}".encode()).digest()
 
 
 def _digest(data: bytes) -> bytes:
+    import hashlib
+
     return hashlib.blake2b(data, digest_size=16).digest()
 
 

@@ -11,7 +11,6 @@ from memspace.config import Settings
 from memspace.content_cache import ContentCache
 from memspace.edits import line_count
 from memspace.errors import MemspaceError, ReadOnlyError
-from memspace.ranking import rank
 from memspace.storage.base import Store
 from memspace.storage.registry import open_store
 from memspace.tools.arguments import ArgumentError, validate
@@ -252,6 +251,8 @@ class MemoryTools:
         regex, case_sensitive = args.get("regex", False), args.get("case_sensitive", False)
         scope = str(ws.path(path))
         if args.get("mode", "lines") == "ranked":
+            from memspace.ranking import rank  # with the search modules, on first use
+
             if regex:
                 raise ArgumentError(
                     "regex does not apply to mode 'ranked', which looks for words; "

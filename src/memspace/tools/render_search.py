@@ -9,10 +9,12 @@ and how to narrow the search.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-from memspace.ranking import RankedResult
-from memspace.search import Match, SearchResult
-from memspace.workspace import Entry
+if TYPE_CHECKING:
+    from memspace.ranking import RankedResult
+    from memspace.search import Match, SearchResult
+    from memspace.workspace import Entry
 
 __all__ = ["MAX_LINE_CHARS", "render_find", "render_ranked", "render_search"]
 
