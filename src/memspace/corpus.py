@@ -64,8 +64,8 @@ def files(ws: Workspace, scope: VirtualPath, glob: Glob | None = None) -> builti
     listed = False
     for info in ws.store.list(prefix):
         listed = True
-        if info.key.endswith("/"):
-            continue  # a folder marker some stores keep; not a file
+        if info.key.endswith("/") or getattr(info, "foreign", False):
+            continue  # a folder marker some stores keep, or a name memspace cannot open
         key = info.key[len(ws.base) :]
         if key.startswith(".") or "/." in key:
             continue  # hidden, or memspace's own
