@@ -551,6 +551,35 @@ def test_corrupt_cache_database_is_replaced_once(tmp_path: Path) -> None:
     assert cache.enabled
 
 
+def test_a_cache_locked_by_another_process_still_answers_and_skips_writes(tmp_path: Path) -> None:
+    cache = ContentCache(tmp_path / "cache")
+    kept, new = entry_id("s", "kept", "v"), entry_id("s", "new", "v")
+    cache.put_many([(kept, b"stored before")])
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys, time\n"
+            "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+            "db.execute('BEGIN IMMEDIATE')\n"
+            "print('locked', flush=True)\n"
+            "sys.stdin.read()\n",
+            str(tmp_path / "cache" / DATABASE_NAME),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+        cache.put_many([(new, b"written while locked")])  # waits out the busy timeout, then gives up
+        assert cache.get_many([kept, new]) == {kept: b"stored before"}  # readers are never blocked
+        assert cache.enabled
+    finally:
+        holder.communicate("", timeout=30)
+    assert cache.get_many([kept]) == {kept: b"stored before"}
+
+
 def test_cache_settings_and_default_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert default_directory() == tmp_path / "xdg" / "memspace"

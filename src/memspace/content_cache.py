@@ -54,6 +54,9 @@ DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 DATABASE_NAME = "contents-v1.sqlite3"
 # Waiting longer than this for another process's write is slower than fetching.
 BUSY_TIMEOUT_SECONDS = 2.0
+# After a write found the cache locked for the whole busy timeout, skip writes this long:
+# one search must not wait out the timeout once per batch.
+BUSY_BACKOFF_SECONDS = 10.0
 # Recording "used" on every hit would turn each search into a write; an hour is fine for LRU.
 TOUCH_AFTER_SECONDS = 3600
 # SQLite allows 32,766 parameters a statement; smaller chunks keep each query short.
@@ -106,6 +109,7 @@ class ContentCache:
         self._pid = 0
         self._off = self.directory is None
         self._rebuilt = False
+        self._writes_paused_until = 0.0
         self._warned: set[tuple[str, str]] = set()
 
     @classmethod
@@ -175,7 +179,7 @@ class ContentCache:
     def put_many(self, entries: Sequence[tuple[bytes, bytes]]) -> None:
         """Store ``(id, data)`` pairs in one transaction, then evict down to the size bound."""
         keep = [(entry, data) for entry, data in entries if len(data) <= self.max_entry_bytes]
-        if not keep or self._off:
+        if not keep or self._off or time.monotonic() < self._writes_paused_until:
             return
         now = int(time.time())
 
@@ -229,6 +233,8 @@ class ContentCache:
                 except sqlite3.Error as error:
                     if attempt == 0 and _is_corrupt(error) and self._rebuild():
                         continue
+                    if _is_busy(error):
+                        self._writes_paused_until = time.monotonic() + BUSY_BACKOFF_SECONDS
                     self._note(action, error)
                     return None
         return None
@@ -245,7 +251,8 @@ class ContentCache:
             if _is_corrupt(error) and self._rebuild():
                 return self._conn
             self._note("open", error)
-            self._off = True
+            if not _is_busy(error):  # busy is passing; anything else will not get better
+                self._off = True
             return None
         self._pid = os.getpid()
         return self._conn
@@ -313,6 +320,10 @@ class ContentCache:
             log.warning(
                 "memspace: the search cache could not %s (%s); searches fetch what they need", action, reason
             )
+
+
+def _is_busy(error: BaseException) -> bool:
+    return str(getattr(error, "sqlite_errorname", "")).startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
 
 
 def _is_corrupt(error: BaseException) -> bool:

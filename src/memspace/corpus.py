@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from memspace.content_cache import ContentCache, entry_id
 from memspace.paths import VirtualPath
-from memspace.storage.base import Blob, ObjectNotFound, Store, StoreOutcome
+from memspace.storage.base import Blob, Store, StoreOutcome
 
 if TYPE_CHECKING:
     from memspace.globs import Glob
@@ -155,8 +155,8 @@ def _fetch(
     def get(file: File) -> Blob | None:
         try:
             return store.get(file.key)
-        except ObjectNotFound:
-            return None  # deleted since the listing: it no longer exists to match
+        except StoreOutcome:
+            return None  # deleted (or moved, or replaced by a folder) since the listing
 
     pending: builtins.list[tuple[bytes, bytes]] = []
     pending_bytes = 0
