@@ -17,8 +17,7 @@ import multiprocessing
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
@@ -27,90 +26,16 @@ from typing import Any
 from tests.support.seaweed import SeaweedServer
 
 from bench.common import BenchError, Stats, fmt_ms, fmt_ratio, markdown_table, progress
+from bench.counting import CountingStore
 from bench.s3_ops import raw_store, s3_environ
 from memspace import MemoryTools
 from memspace.config import Settings
-from memspace.storage.base import (
-    Blob,
-    MoveRecords,
-    ObjectInfo,
-    ObjectNotFound,
-    PreconditionFailed,
-    PutMode,
-    Record,
-    Store,
-    TreeProgress,
-)
 from memspace.storage.registry import open_store
 
 __all__ = ["CountingStore", "Outcome", "contention_table", "measure_contention", "measure_series", "run"]
 
 PATH = "/log.md"
 HEADER = "# appended by the contention benchmark"
-
-
-class CountingStore:
-    """A pass-through Store counting PUT attempts and the conflicts among them."""
-
-    def __init__(self, inner: Store) -> None:
-        self.inner = inner
-        self.max_key_bytes = inner.max_key_bytes
-        self.puts = 0
-        self.conflicts = 0
-        self.slowest_conflict = 0.0  # seconds until the store said "someone else won"
-
-    def get(self, key: str, *, max_bytes: int | None = None) -> Blob:
-        return self.inner.get(key, max_bytes=max_bytes)
-
-    def head(self, key: str) -> ObjectInfo:
-        return self.inner.head(key)
-
-    def put(
-        self,
-        key: str,
-        data: bytes,
-        *,
-        mode: PutMode,
-        write_ids: tuple[str, ...],
-        record: str | None = None,
-    ) -> str:
-        self.puts += 1
-        start = time.perf_counter()
-        try:
-            return self.inner.put(key, data, mode=mode, write_ids=write_ids, record=record)
-        except (PreconditionFailed, ObjectNotFound):
-            self.conflicts += 1
-            self.slowest_conflict = max(self.slowest_conflict, time.perf_counter() - start)
-            raise
-
-    def remove(self, key: str, *, if_version: str, record: Record | None = None) -> None:
-        self.inner.remove(key, if_version=if_version, record=record)
-
-    def move(
-        self, source: str, destination: str, *, write_id: str, records: MoveRecords | None = None
-    ) -> ObjectInfo:
-        return self.inner.move(source, destination, write_id=write_id, records=records)
-
-    def move_tree(self, source: str, destination: str, *, progress: TreeProgress | None = None) -> int:
-        return self.inner.move_tree(source, destination, progress=progress)
-
-    def delete_tree(self, prefix: str, *, progress: TreeProgress | None = None) -> list[ObjectInfo]:
-        return self.inner.delete_tree(prefix, progress=progress)
-
-    def delete(self, keys: Sequence[str]) -> None:
-        self.inner.delete(keys)
-
-    def list(self, prefix: str, *, include_reserved: bool = False) -> Iterator[ObjectInfo]:
-        return self.inner.list(prefix, include_reserved=include_reserved)
-
-    def lock(self, key: str) -> AbstractContextManager[None]:
-        return self.inner.lock(key)
-
-    def sweep(self, prefix: str, *, older_than: float) -> dict[str, int]:
-        return self.inner.sweep(prefix, older_than=older_than)
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 @dataclass(frozen=True)
@@ -158,8 +83,7 @@ def worker(
     # Warm up outside the timed part: imports, the first connection, the first write.
     tools.call("memory_create_update", {"path": f"/warmup/{worker}.md", "file_text": "x", "mode": "append"})
     tools.call("memory_view", {"path": PATH})
-    store.puts = store.conflicts = 0
-    store.slowest_conflict = 0.0
+    store.reset()
     barrier.wait()
     started = time.monotonic()  # CLOCK_MONOTONIC: comparable across processes on one machine
     for i in range(count):

@@ -26,7 +26,7 @@ from memspace import MemoryTools
 from memspace.errors import MissingDependencyError
 from memspace.integrations.langchain import MemoryTool, memory_tools
 
-from .conftest import SEVEN_TOOLS, s3_environ, unique_prefix
+from .conftest import DEFAULT_TOOLS, READ_ONLY_TOOLS, s3_environ, unique_prefix
 from .support.model_server import ModelServer, Reply, text, tool_call
 from .support.seaweed import SeaweedServer
 from .support.tool_cases import ERROR_CASE, FINAL_FILES, TOOL_CASES, check_result, strict_arguments
@@ -188,7 +188,7 @@ def workspace() -> MemoryTools:
 def test_the_tools_carry_the_core_names_descriptions_and_schemas(workspace: MemoryTools) -> None:
     tools = memory_tools(workspace)
 
-    assert [tool.name for tool in tools] == SEVEN_TOOLS
+    assert [tool.name for tool in tools] == DEFAULT_TOOLS
     for tool, definition in zip(tools, workspace.definitions("json"), strict=True):
         assert isinstance(tool, MemoryTool)
         assert tool.description == definition["description"]
@@ -254,14 +254,14 @@ def test_ainvoke_runs_the_call_off_the_event_loop(workspace: MemoryTools) -> Non
     assert asyncio.run(main()) == "The workspace root / is empty."
 
 
-def test_a_read_only_workspace_gives_only_the_read_tool(tmp_path: Path) -> None:
+def test_a_read_only_workspace_gives_only_the_read_tools(tmp_path: Path) -> None:
     config = {
         "memory_tool_backend": "local",
         "memory_tool_local_dir": str(tmp_path),
         "memory_tool_read_only": True,
     }
 
-    assert [tool.name for tool in memory_tools(config)] == ["memory_view"]
+    assert [tool.name for tool in memory_tools(config)] == READ_ONLY_TOOLS
 
 
 def test_asking_for_a_tool_the_workspace_does_not_offer_is_refused(workspace: MemoryTools) -> None:

@@ -13,7 +13,7 @@ import mcp_types
 from mcp.client import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from .conftest import SEVEN_TOOLS
+from .conftest import DEFAULT_TOOLS, READ_ONLY_TOOLS
 
 _T = TypeVar("_T")
 
@@ -76,7 +76,7 @@ def test_tools_are_listed_called_and_land_on_disk(tmp_path: Path) -> None:
     out, instructions = with_session(tmp_path, work)
 
     tools = out["tools"]
-    assert sorted(tools) == sorted(SEVEN_TOOLS)
+    assert sorted(tools) == sorted(DEFAULT_TOOLS)
     view_schema = tools["memory_view"].input_schema
     assert view_schema["type"] == "object"
     assert view_schema["required"] == ["path"]
@@ -112,7 +112,7 @@ def test_tools_are_listed_called_and_land_on_disk(tmp_path: Path) -> None:
     assert is_error and "no tool named 'memory_teleport'" in text
 
 
-def test_read_only_server_offers_only_view(tmp_path: Path) -> None:
+def test_read_only_server_offers_only_the_read_tools(tmp_path: Path) -> None:
     notes = tmp_path / "mem" / "default"
     notes.mkdir(parents=True)
     (notes / "a.md").write_text("kept\n")
@@ -125,7 +125,7 @@ def test_read_only_server_offers_only_view(tmp_path: Path) -> None:
 
     (names, view, write), instructions = with_session(tmp_path, work, MEMORY_TOOL_READ_ONLY="true")
 
-    assert names == ["memory_view"]
+    assert names == READ_ONLY_TOOLS
     assert view == ("/a.md (1 line):\n     1\tkept", False)
     text, is_error = write
     assert is_error and "read-only" in text

@@ -37,7 +37,7 @@ from memspace import MemoryTools
 from memspace.errors import MissingDependencyError
 from memspace.integrations.openai_agents import memory_tools
 
-from .conftest import SEVEN_TOOLS, s3_environ, unique_prefix
+from .conftest import DEFAULT_TOOLS, READ_ONLY_TOOLS, s3_environ, unique_prefix
 from .support.model_server import ModelServer, Reply, text, tool_call, tool_calls
 from .support.seaweed import SeaweedServer
 from .support.tool_cases import ERROR_CASE, FINAL_FILES, TOOL_CASES, ToolCase, check_result, strict_arguments
@@ -165,7 +165,7 @@ def test_the_model_is_offered_the_strict_schemas_over_the_responses_api(
 
     request = server.requests[0]
     assert request.api == "responses"
-    assert request.tool_names == SEVEN_TOOLS
+    assert request.tool_names == DEFAULT_TOOLS
     sent = {tool["name"]: tool for tool in request.body["tools"]}
     for definition in workspace.definitions("responses"):
         assert sent[definition["name"]]["strict"] is True
@@ -177,7 +177,7 @@ def test_the_sdks_strict_converter_keeps_the_schemas_as_they_are() -> None:
     workspace = MemoryTools.from_config({"memory_tool_backend": "memory"})
     tools = function_tools(memory_tools(workspace))
 
-    assert [tool.name for tool in tools] == SEVEN_TOOLS
+    assert [tool.name for tool in tools] == DEFAULT_TOOLS
     for tool, definition in zip(tools, workspace.definitions("responses"), strict=True):
         assert tool.strict_json_schema is True
         assert tool.params_json_schema == definition["parameters"]
@@ -290,7 +290,7 @@ def test_calls_of_one_response_run_in_order_with_one_tool_call_at_a_time(server:
     assert workspace.workspace.read("/log.md").text == "0\n1\n2\n3\n4"
 
 
-def test_a_read_only_workspace_offers_only_the_read_tool(server: ModelServer, tmp_path: Path) -> None:
+def test_a_read_only_workspace_offers_only_the_read_tools(server: ModelServer, tmp_path: Path) -> None:
     server.script(text("ok"))
     config = {
         "memory_tool_backend": "local",
@@ -300,7 +300,7 @@ def test_a_read_only_workspace_offers_only_the_read_tool(server: ModelServer, tm
 
     run(Agent(name="reader", tools=memory_tools(config)), server)
 
-    assert server.requests[0].tool_names == ["memory_view"]
+    assert server.requests[0].tool_names == READ_ONLY_TOOLS
 
 
 def test_without_the_sdk_the_import_says_which_extra_to_install(monkeypatch: pytest.MonkeyPatch) -> None:

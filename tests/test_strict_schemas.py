@@ -22,7 +22,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from memspace import MemoryTools
 from memspace.tools.schema import TOOLS
 
-from .conftest import SEVEN_TOOLS
+from .conftest import DEFAULT_TOOLS
 from .support.tool_cases import FINAL_FILES, TOOL_CASES, ToolCase, check_result, strict_arguments
 
 
@@ -35,7 +35,7 @@ def test_openai_definitions_are_strict_by_default_with_optional_arguments_nullab
 ) -> None:
     definitions = tools.definitions("openai")
 
-    assert [d["function"]["name"] for d in definitions] == SEVEN_TOOLS
+    assert [d["function"]["name"] for d in definitions] == DEFAULT_TOOLS
     assert all(d["type"] == "function" and d["function"]["strict"] is True for d in definitions)
     view = definitions[0]["function"]["parameters"]
     assert view["required"] == ["path", "view_range"]
@@ -81,7 +81,7 @@ def test_responses_definitions_are_flat_strict_functions(tools: MemoryTools) -> 
     strict = strict_parameters(tools)
     responses = tools.definitions("responses")
 
-    assert [d["name"] for d in responses] == SEVEN_TOOLS
+    assert [d["name"] for d in responses] == DEFAULT_TOOLS
     for definition in responses:
         assert set(definition) == {"type", "name", "description", "parameters", "strict"}
         assert definition["type"] == "function" and definition["strict"] is True

@@ -10,7 +10,7 @@ import pytest
 
 from memspace import MemoryTools, ToolResult
 
-from .conftest import SEVEN_TOOLS, MakeTools
+from .conftest import DEFAULT_TOOLS, READ_ONLY_TOOLS, MakeTools
 
 
 def ok(tools: MemoryTools, name: str, **args: Any) -> str:
@@ -392,12 +392,12 @@ def test_namespaces_never_see_each_other(make_tools: MakeTools) -> None:
 # -- read-only, arguments, unknown tools -------------------------------------------
 
 
-def test_read_only_offers_only_view_and_refuses_writes(make_tools: MakeTools) -> None:
+def test_read_only_offers_view_and_search_and_refuses_writes(make_tools: MakeTools) -> None:
     writer = make_tools()
     write(writer, "/a.md", "keep")
     reader = make_tools(memory_tool_read_only=True)
-    assert reader.names == ["memory_view"]
-    assert [d["function"]["name"] for d in reader.definitions("openai")] == ["memory_view"]
+    assert reader.names == READ_ONLY_TOOLS
+    assert [d["function"]["name"] for d in reader.definitions("openai")] == READ_ONLY_TOOLS
     assert "read-only" in fails(reader, "memory_create_update", path="/b.md", file_text="x")
     assert "read-only" in fails(reader, "memory_clear_all")
     assert "read-only" in fails(reader, "memory_delete", path="/a.md")
@@ -464,7 +464,7 @@ def test_arguments_as_json_text_and_malformed_json(tools: MemoryTools) -> None:
 )
 def test_definitions_in_every_style(tools: MemoryTools, style: str, name_of: Any, schema_of: Any) -> None:
     defs = tools.definitions(style)  # type: ignore[arg-type]
-    assert [name_of(d) for d in defs] == SEVEN_TOOLS
+    assert [name_of(d) for d in defs] == DEFAULT_TOOLS
     by_name = {name_of(d): schema_of(d) for d in defs}
     assert by_name["memory_insert"]["required"] == ["path", "insert_line", "insert_text"]
     mode = by_name["memory_create_update"]["properties"]["mode"]

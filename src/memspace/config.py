@@ -18,6 +18,9 @@ whoever else reads the same dict and are ignored here.
 | memory_tool_actor         | MEMORY_TOOL_ACTOR         | (none)         |
 | memory_tool_session       | MEMORY_TOOL_SESSION       | (none)         |
 | memory_tool_history       | MEMORY_TOOL_HISTORY       | false          |
+| memory_tool_search        | MEMORY_TOOL_SEARCH        | true           |
+| memory_tool_cache_dir     | MEMORY_TOOL_CACHE_DIR     | ~/.cache/memspace (XDG_CACHE_HOME) |
+| memory_tool_cache_max_bytes | MEMORY_TOOL_CACHE_MAX_BYTES | 268435456 (0: no cache) |
 | memory_tool_max_<limit>   | MEMORY_TOOL_MAX_<LIMIT>   | see Limits     |
 
 ``versioning`` keeps every version of every file (see :mod:`memspace.history`);
@@ -33,6 +36,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from memspace.content_cache import DEFAULT_MAX_BYTES
 from memspace.errors import ConfigError
 from memspace.limits import Limits
 from memspace.paths import parse_namespace, parse_prefix
@@ -55,6 +59,9 @@ _KNOWN_KEYS = {
     "memory_tool_actor",
     "memory_tool_session",
     "memory_tool_history",
+    "memory_tool_search",
+    "memory_tool_cache_dir",
+    "memory_tool_cache_max_bytes",
     *_LIMIT_KEYS,
 }
 _ACTOR_MAX_BYTES = 64
@@ -81,6 +88,9 @@ class Settings:
     session: str | None = None
     history_tool: bool = False
     limits: Limits = field(default_factory=Limits)
+    search: bool = True
+    cache_dir: Path | None = None  # None: memspace.content_cache.default_directory()
+    cache_max_bytes: int = DEFAULT_MAX_BYTES
 
     @classmethod
     def from_config(
@@ -124,6 +134,9 @@ class Settings:
             session=_label("memory_tool_session", value("memory_tool_session"), _SESSION_MAX_BYTES),
             history_tool=_bool("memory_tool_history", value("memory_tool_history")),
             limits=limits,
+            search=_bool("memory_tool_search", value("memory_tool_search"), default=True),
+            cache_dir=Path(str(cache_dir)) if (cache_dir := value("memory_tool_cache_dir")) else None,
+            cache_max_bytes=_size("memory_tool_cache_max_bytes", value("memory_tool_cache_max_bytes")),
         )
 
     @property
@@ -161,6 +174,8 @@ def _bool(key: str, raw: object | None, *, default: bool = False) -> bool:
     if isinstance(raw, bool):
         return raw
     text = str(raw).strip().lower()
+    if not text:  # set but empty, as in MEMORY_TOOL_SEARCH=
+        return default
     if text in _TRUE:
         return True
     if text in _FALSE:
@@ -187,3 +202,12 @@ def _int(key: str, raw: object) -> int:
     if number <= 0 or isinstance(raw, bool):
         raise ConfigError(f"{key} must be a positive integer, got {raw!r}.")
     return number
+
+
+def _size(key: str, raw: object | None) -> int:
+    """A byte count that may be 0 (off); defaults to the content cache's bound."""
+    if raw is None:
+        return DEFAULT_MAX_BYTES
+    if not isinstance(raw, bool) and str(raw).strip() == "0":
+        return 0
+    return _int(key, raw)

@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from memspace import edits
 from memspace.config import Settings
@@ -77,6 +77,10 @@ from memspace.storage.base import (
     Store,
     SymlinkRefused,
 )
+
+if TYPE_CHECKING:
+    from memspace.content_cache import ContentCache
+    from memspace.search import SearchResult
 
 __all__ = [
     "AsyncWorkspace",
@@ -203,6 +207,7 @@ class Workspace:
         retry: RetryPolicy | None = None,
         parallelism: int = 8,
         history: History | None = None,
+        cache: ContentCache | None = None,
     ) -> None:
         self.store = store
         self.base = base
@@ -217,6 +222,8 @@ class Workspace:
             if history is not None:
                 budget = min(budget, store.max_key_bytes - history.overhead_bytes())  # type: ignore[operator]
         self._key_budget = budget
+        # Where searches on an object store keep file contents (None: the user's default cache).
+        self.cache = cache
 
     # -- paths -----------------------------------------------------------------
 
@@ -346,6 +353,51 @@ class Workspace:
             ),
             key=lambda entry: entry.path,
         )
+
+    # -- searching (memspace.search) ---------------------------------------------
+
+    def search(
+        self,
+        pattern: str,
+        *,
+        path: str = "/",
+        glob: str | None = None,
+        regex: bool = False,
+        case_sensitive: bool = False,
+        max_results: int | None = 100,  # memspace.search.DEFAULT_MAX_RESULTS
+        context: int = 0,
+    ) -> SearchResult:
+        """Lines matching ``pattern`` below ``path``, in path then line order; see :func:`memspace.search.search`.
+
+        >>> ws = Workspace(MemoryStore())
+        >>> ws.create("/a.md", "one\\nTwo\\n")
+        >>> [(m.line, m.text) for m in ws.search("two").matches]
+        [(2, 'Two')]
+        """
+        from memspace import search
+
+        return search.search(
+            self,
+            pattern,
+            path=path,
+            glob=glob,
+            regex=regex,
+            case_sensitive=case_sensitive,
+            max_results=max_results,
+            context=context,
+        )
+
+    def find(self, glob: str, *, path: str = "/") -> builtins.list[Entry]:
+        """Files and folders below ``path`` matching ``glob`` (``**/*.md``), sorted; see :mod:`memspace.globs`.
+
+        >>> ws = Workspace(MemoryStore())
+        >>> ws.create("/notes/2024-05.md", "x")
+        >>> [str(e.path) for e in ws.find("notes/2024-*")]
+        ['/notes/2024-05.md']
+        """
+        from memspace import search
+
+        return search.find(self, glob, path=path)
 
     # -- writing ---------------------------------------------------------------
 
@@ -981,8 +1033,15 @@ def open_workspace(settings: Settings, store: Store) -> Workspace:
         if settings.versioning
         else None
     )
+    from memspace.content_cache import ContentCache  # only what searches on object stores need
+
     return Workspace(
-        store, base=settings.base, limits=settings.limits, read_only=settings.read_only, history=history
+        store,
+        base=settings.base,
+        limits=settings.limits,
+        read_only=settings.read_only,
+        history=history,
+        cache=ContentCache.shared(settings.cache_dir, max_bytes=settings.cache_max_bytes),
     )
 
 
@@ -1022,6 +1081,31 @@ class AsyncWorkspace:
 
     async def list(self, path: str = "/", *, depth: int = 2, include_hidden: bool = False) -> DirListing:
         return await _in_thread(self.sync.list, path, depth=depth, include_hidden=include_hidden)
+
+    async def search(
+        self,
+        pattern: str,
+        *,
+        path: str = "/",
+        glob: str | None = None,
+        regex: bool = False,
+        case_sensitive: bool = False,
+        max_results: int | None = 100,
+        context: int = 0,
+    ) -> SearchResult:
+        return await _in_thread(
+            self.sync.search,
+            pattern,
+            path=path,
+            glob=glob,
+            regex=regex,
+            case_sensitive=case_sensitive,
+            max_results=max_results,
+            context=context,
+        )
+
+    async def find(self, glob: str, *, path: str = "/") -> builtins.list[Entry]:
+        return await _in_thread(self.sync.find, glob, path=path)
 
     async def create(self, path: str, text: str) -> None:
         await _in_thread(self.sync.create, path, text)

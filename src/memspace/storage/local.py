@@ -144,6 +144,38 @@ class LocalStore:
             st = self._stat_file(place, key)
         return ObjectInfo(key, st.st_size, version_of(st))
 
+    def get_many(
+        self, keys: Sequence[str], *, max_bytes: int | None = None
+    ) -> Iterator[tuple[str, Blob | None]]:
+        """``(key, blob)`` for each key, opening each folder once (a search reads whole trees);
+        the blob is None where no regular file is (missing, a folder, a link, a pipe). In no set order."""
+        by_folder: dict[tuple[str, ...], builtins.list[tuple[str, str]]] = {}
+        for key in keys:
+            *dirs, name = _split(key)
+            by_folder.setdefault(tuple(dirs), []).append((key, name))
+        for folders, names in by_folder.items():
+            blobs: builtins.list[tuple[str, Blob | None]] = []
+            try:
+                with _os_errors("read"), self._folder(folders, create=False) as parent:
+                    for key, name in names:
+                        try:
+                            fd = self._open_file_at(parent, name, key)
+                        except (ObjectNotFound, SymlinkRefused, NotAFile):
+                            blobs.append((key, None))
+                            continue
+                        try:
+                            st = os.fstat(fd)
+                            if max_bytes is not None and st.st_size > max_bytes:
+                                data = os.pread(fd, max_bytes, 0)
+                            else:
+                                data = _read_all(fd, st.st_size)
+                        finally:
+                            os.close(fd)
+                        blobs.append((key, Blob(data, version_of(st), size=max(st.st_size, len(data)))))
+            except (ObjectNotFound, PathConflict, SymlinkRefused):
+                blobs = [(key, None) for key, _ in names]
+            yield from blobs
+
     def list(self, prefix: str, *, include_reserved: bool = False) -> Iterator[ObjectInfo]:
         parts = _split(prefix)
         with _os_errors("list"):
@@ -501,8 +533,11 @@ class LocalStore:
         raise StorageError("A folder keeps disappearing while it is being created; try again.")
 
     def _open_file(self, place: _Place, key: str) -> int:
+        return self._open_file_at(place.dir, place.name, key)
+
+    def _open_file_at(self, folder: int, name: str, key: str) -> int:
         try:
-            fd = os.open(place.name, _READ_FLAGS, dir_fd=place.dir)
+            fd = os.open(name, _READ_FLAGS, dir_fd=folder)
         except FileNotFoundError:
             raise ObjectNotFound(key) from None
         except OSError as error:

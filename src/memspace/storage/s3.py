@@ -111,6 +111,8 @@ class S3Store(ObjectStore):
 
         self.kind = kind
         self.bucket = bucket
+        # Which objects these are, for the search cache: service, endpoint, bucket (never a credential).
+        self.cache_identity = f"{kind}|{endpoint.rstrip('/') if endpoint else 'aws:' + region}|{bucket}"
         self._obstore = obstore
         self._secrets = [s for s in (access_key_id, secret_access_key, session_token) if s]
         self._static = (

@@ -1,4 +1,4 @@
-"""The seven tools as a model sees them: names, descriptions, JSON schemas.
+"""The tools as a model sees them (the seven, and search): names, descriptions, JSON schemas.
 
 :func:`definitions` renders them in the shape each API expects; the
 descriptions are written once, here.
@@ -213,6 +213,59 @@ TOOLS: tuple[ToolSpec, ...] = (
         (),
         writes=True,
         destructive=True,
+        idempotent=True,
+    ),
+    ToolSpec(
+        "memory_search",
+        "Search memory",
+        "Find the lines that contain a text in the memory workspace's files (like grep), shown as "
+        "path:line: text in path order. The text is matched as written, ignoring case, unless regex "
+        "or case_sensitive is true. Narrow it with path (a folder or a file) and glob. mode 'ranked' "
+        "lists instead the files that best match a few words, best first.",
+        (
+            Param(
+                "pattern",
+                "string",
+                "The text to find; a Python regular expression if regex is true; a few words in mode 'ranked'.",
+            ),
+            Param("path", "string", "Folder or file to search (default '/', everything).", required=False),
+            Param(
+                "glob",
+                "string",
+                "Only files matching this glob: '*.md' (names, at any depth), 'notes/2024-*' or "
+                "'**/draft-*.md' (paths below path).",
+                required=False,
+            ),
+            Param(
+                "regex", "boolean", "Treat pattern as a regular expression (default false).", required=False
+            ),
+            Param(
+                "case_sensitive",
+                "boolean",
+                "Match upper and lower case exactly (default false).",
+                required=False,
+            ),
+            Param(
+                "mode",
+                "string",
+                "lines (default): every matching line; ranked: the files that best match the words of pattern.",
+                required=False,
+                enum=("lines", "ranked"),
+            ),
+        ),
+        writes=False,
+        idempotent=True,
+    ),
+    ToolSpec(
+        "memory_find",
+        "Find memory files by name",
+        "Find files and folders whose name or path matches a glob, e.g. '*.md' (names at any depth), "
+        "'notes/2024-*' or '**/draft-*' (paths below path). Folders are shown with a trailing '/'.",
+        (
+            Param("glob", "string", "The glob: * any characters in a name, ** any folders, ? one character."),
+            Param("path", "string", "Folder to look in (default '/', everything).", required=False),
+        ),
+        writes=False,
         idempotent=True,
     ),
 )
