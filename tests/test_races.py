@@ -1,0 +1,482 @@
+"""Renames, deletes and edits of one file or folder racing each other in real OS processes.
+
+Every round starts its workers together at a barrier, on local disk, on the S3 peer
+and on the R2 configuration (S3 on SeaweedFS with the R2 variables). Each test counts
+what went wrong over all rounds (duplicates, resurrections, merges, lost edits),
+prints the figures, and asserts they are all zero.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from memspace import MemoryTools
+from memspace.storage.local import LocalStore
+
+from .conftest import s3_environ, unique_prefix
+from .support.races import Outcome, Step, follow_and_edit, is_clear_loss, scripted
+from .support.workers import run_workers
+
+pytestmark = pytest.mark.slow
+
+INTERNAL = "internal error"
+
+
+@dataclass(frozen=True)
+class Shared:
+    """One workspace that the test and its worker processes share."""
+
+    backend: str
+    config: dict[str, Any]
+    environ: dict[str, str]
+    rounds: int  # 40 on local disk, 20 on the S3 peer (its requests take milliseconds)
+    jitter: float  # how far apart the racers start, at most, in seconds
+
+    def tools(self) -> MemoryTools:
+        return MemoryTools.from_config(self.config, environ=self.environ)
+
+
+@pytest.fixture(params=["local", "s3", "r2"])
+def shared(request: pytest.FixtureRequest, tmp_path: Path) -> Shared:
+    backend = str(request.param)
+    if backend == "local":
+        config = {"memory_tool_backend": "local", "memory_tool_local_dir": str(tmp_path / "mem")}
+        return Shared(backend, config, {}, rounds=40, jitter=0.002)
+    environ = s3_environ(request.getfixturevalue("seaweed"), backend)
+    config = {
+        "memory_tool_backend": backend,
+        "memory_tool_prefix": unique_prefix(),
+        "memory_tool_cache_dir": str(tmp_path / "cache"),
+    }
+    return Shared(backend, config, environ, rounds=20, jitter=0.01)
+
+
+def files(tools: MemoryTools, path: str = "/") -> dict[str, str]:
+    """Every visible file below ``path`` and its text."""
+    return {
+        str(entry.path): tools.workspace.read(str(entry.path)).text for entry in tools.workspace.walk(path)
+    }
+
+
+def race(shared: Shared, script: list[list[list[Step]]]) -> list[list[list[Outcome]]]:
+    """Run one worker process per entry of ``script``; return each worker's answers, by round."""
+    results = run_workers(scripted, len(script), shared.config, shared.environ, script)
+    return [results[worker] for worker in range(len(script))]
+
+
+def report(title: str, shared: Shared, **figures: int) -> None:
+    print(f"\n{title} [{shared.backend}]: " + ", ".join(f"{name}={value}" for name, value in figures.items()))
+
+
+def leftovers(tools: MemoryTools) -> dict[str, int]:
+    """What interrupted or racing operations left behind: stubs, journals, trash, temp files."""
+    workspace = tools.workspace
+    store = workspace.store
+    found = {"journals": 0}
+    for info in store.list(workspace.base, include_reserved=True):
+        if info.key.endswith("/.memspace-move"):
+            found["journals"] += 1
+    found.update(store.sweep(workspace.base, older_than=0))
+    return found
+
+
+# -- 1. one file, two new names -----------------------------------------------------------
+
+
+def test_one_file_renamed_to_two_names_at_once_moves_once(shared: Shared) -> None:
+    tools = shared.tools()
+    rng = random.Random(1)
+    for r in range(shared.rounds):
+        tools.workspace.create(f"/same/{r}.md", f"content {r}\n")
+    script = [
+        [
+            [
+                (
+                    rng.uniform(0, shared.jitter),
+                    "memory_rename",
+                    {"old_path": f"/same/{r}.md", "new_path": f"/same/{r}-to-{w}.md"},
+                )
+            ]
+            for r in range(shared.rounds)
+        ]
+        for w in range(2)
+    ]
+    answers = race(shared, script)
+    after = files(tools, "/same")
+    both_won = duplicates = lost = unclear = 0
+    for r in range(shared.rounds):
+        outcomes = [answers[w][r][0] for w in range(2)]
+        winners = [w for w, (is_error, _) in enumerate(outcomes) if not is_error]
+        copies = [path for path, text in after.items() if text == f"content {r}\n"]
+        both_won += len(winners) == 2
+        duplicates += len(copies) > 1
+        lost += not copies
+        unclear += sum(1 for is_error, text in outcomes if is_error and not is_clear_loss(text))
+        if len(winners) == 1 and len(copies) == 1:
+            assert copies == [f"/same/{r}-to-{winners[0]}.md"], (r, outcomes, copies)
+    report(
+        "one file, two names",
+        shared,
+        rounds=shared.rounds,
+        both_won=both_won,
+        duplicates=duplicates,
+        lost=lost,
+        unclear_errors=unclear,
+    )
+    assert (both_won, duplicates, lost, unclear) == (0, 0, 0, 0)
+
+
+# -- 2. rename against delete --------------------------------------------------------------
+
+
+def test_rename_racing_a_delete_never_resurrects_the_file(shared: Shared) -> None:
+    tools = shared.tools()
+    rng = random.Random(2)
+    for r in range(shared.rounds):
+        tools.workspace.create(f"/rd/{r}.md", f"content {r}\n")
+    renames = [
+        [(0.0, "memory_rename", {"old_path": f"/rd/{r}.md", "new_path": f"/rd/{r}-moved.md"})]
+        for r in range(shared.rounds)
+    ]
+    deletes = [
+        [(rng.uniform(0, shared.jitter), "memory_delete", {"path": f"/rd/{r}.md"})]
+        for r in range(shared.rounds)
+    ]
+    answers = race(shared, [renames, deletes])
+    after = files(tools, "/rd")
+    resurrections = both_won = wrong_state = unclear = 0
+    for r in range(shared.rounds):
+        (renamed_error, renamed_text), (deleted_error, deleted_text) = answers[0][r][0], answers[1][r][0]
+        here = [path for path, text in after.items() if text == f"content {r}\n"]
+        both_won += not renamed_error and not deleted_error
+        resurrections += not renamed_error and not deleted_error and here == [f"/rd/{r}-moved.md"]
+        # Exactly one winner, and the state is the winner's: moved, or gone.
+        expected = [f"/rd/{r}-moved.md"] if not renamed_error and deleted_error else []
+        if renamed_error == deleted_error or here != expected:
+            wrong_state += 1
+        for is_error, text in ((renamed_error, renamed_text), (deleted_error, deleted_text)):
+            unclear += is_error and not is_clear_loss(text)
+    report(
+        "rename vs delete",
+        shared,
+        rounds=shared.rounds,
+        both_won=both_won,
+        resurrections=resurrections,
+        wrong_state=wrong_state,
+        unclear_errors=unclear,
+    )
+    assert (resurrections, both_won, wrong_state, unclear) == (0, 0, 0, 0)
+
+
+# -- 3. folders: one to two names, two onto one name ---------------------------------------------
+
+FOLDER_FILES = 3
+
+
+def test_one_folder_renamed_to_two_names_at_once_moves_once(shared: Shared) -> None:
+    tools = shared.tools()
+    rng = random.Random(3)
+    for r in range(shared.rounds):
+        for i in range(FOLDER_FILES):
+            tools.workspace.create(f"/f{r}/sub{i % 2}/{i}.md", f"folder {r} file {i}\n")
+    script = [
+        [
+            [
+                (
+                    rng.uniform(0, shared.jitter),
+                    "memory_rename",
+                    {"old_path": f"/f{r}", "new_path": f"/f{r}-to-{w}"},
+                )
+            ]
+            for r in range(shared.rounds)
+        ]
+        for w in range(2)
+    ]
+    answers = race(shared, script)
+    after = files(tools)
+    both_won = none_won = misplaced = unclear = internal = 0
+    for r in range(shared.rounds):
+        outcomes = [answers[w][r][0] for w in range(2)]
+        winners = [w for w, (is_error, _) in enumerate(outcomes) if not is_error]
+        both_won += len(winners) == 2
+        none_won += not winners
+        unclear += sum(1 for is_error, text in outcomes if is_error and not is_clear_loss(text))
+        internal += sum(1 for _, text in outcomes if INTERNAL in text)
+        home = f"/f{r}-to-{winners[0]}" if len(winners) == 1 else f"/f{r}"
+        for i in range(FOLDER_FILES):
+            where = [path for path, text in after.items() if text == f"folder {r} file {i}\n"]
+            misplaced += where != [f"{home}/sub{i % 2}/{i}.md"]
+    report(
+        "one folder, two names",
+        shared,
+        rounds=shared.rounds,
+        both_won=both_won,
+        none_won=none_won,
+        files_not_exactly_once_at_winner=misplaced,
+        unclear_errors=unclear,
+        internal_errors=internal,
+    )
+    assert (both_won, none_won, misplaced, unclear, internal) == (0, 0, 0, 0, 0)
+    assert leftovers(tools) == {"journals": 0, **_no_sweep(tools)}
+
+
+def test_two_folders_renamed_onto_one_name_at_once_never_merge(shared: Shared) -> None:
+    """The folders hold files of the same names with different text: a merge would overwrite."""
+    tools = shared.tools()
+    rng = random.Random(4)
+    for r in range(shared.rounds):
+        for side in "xy":
+            for i in range(FOLDER_FILES):
+                tools.workspace.create(f"/{side}{r}/{i}.md", f"{side} {r} file {i}\n")
+    # The second renamer starts up to a whole folder rename later, so it also meets a finished one.
+    spread = shared.jitter * 5
+    script = [
+        [
+            [(rng.uniform(0, spread) * w, "memory_rename", {"old_path": f"/{side}{r}", "new_path": f"/z{r}"})]
+            for r in range(shared.rounds)
+        ]
+        for w, side in enumerate("xy")
+    ]
+    answers = race(shared, script)
+    after = files(tools)
+    both_won = none_won = merged = misplaced = unclear = internal = 0
+    for r in range(shared.rounds):
+        outcomes = [answers[w][r][0] for w in range(2)]
+        winners = ["xy"[w] for w, (is_error, _) in enumerate(outcomes) if not is_error]
+        both_won += len(winners) == 2
+        none_won += not winners
+        unclear += sum(1 for is_error, text in outcomes if is_error and not is_clear_loss(text))
+        internal += sum(1 for _, text in outcomes if INTERNAL in text)
+        at_z = {text.split()[0] for path, text in after.items() if path.startswith(f"/z{r}/")}
+        merged += len(at_z) > 1
+        for side in "xy":
+            home = f"/z{r}" if winners == [side] else f"/{side}{r}"
+            for i in range(FOLDER_FILES):
+                where = [path for path, text in after.items() if text == f"{side} {r} file {i}\n"]
+                misplaced += where != [f"{home}/{i}.md"]
+    report(
+        "two folders, one name",
+        shared,
+        rounds=shared.rounds,
+        both_won=both_won,
+        none_won=none_won,
+        merged=merged,
+        files_not_exactly_once=misplaced,
+        unclear_errors=unclear,
+        internal_errors=internal,
+    )
+    assert (both_won, none_won, merged, misplaced, unclear, internal) == (0, 0, 0, 0, 0, 0)
+    assert leftovers(tools) == {"journals": 0, **_no_sweep(tools)}
+
+
+def test_renaming_a_folder_onto_one_with_the_same_file_names_overwrites_nothing(shared: Shared) -> None:
+    """What a rename that starts after another one finished meets: refused, nothing changed."""
+    tools = shared.tools()
+    for side in "xy":
+        for i in range(FOLDER_FILES):
+            tools.workspace.create(f"/{side}/{i}.md", f"{side} file {i}\n")
+    assert not tools.call("memory_rename", {"old_path": "/x", "new_path": "/z"}).is_error
+    result = tools.call("memory_rename", {"old_path": "/y", "new_path": "/z"})
+    assert result.is_error and "already exists" in result.text
+    assert files(tools) == {
+        **{f"/z/{i}.md": f"x file {i}\n" for i in range(FOLDER_FILES)},
+        **{f"/y/{i}.md": f"y file {i}\n" for i in range(FOLDER_FILES)},
+    }
+    assert leftovers(tools) == {"journals": 0, **_no_sweep(tools)}
+
+
+def _no_sweep(tools: MemoryTools) -> dict[str, int]:
+    """What ``leftovers`` reports for a store where nothing was left behind."""
+    if isinstance(tools.workspace.store, LocalStore):
+        return {"temp files": 0, "trash folders": 0}
+    return {"stubs": 0}
+
+
+# -- 4. a folder rename against deletes inside it ---------------------------------------------------
+
+
+def test_folder_rename_racing_deletes_inside_it_moves_or_deletes_each_file_once(shared: Shared) -> None:
+    tools = shared.tools()
+    rng = random.Random(5)
+    count = 6
+    doomed = (1, 3, 5)
+    for r in range(shared.rounds):
+        for i in range(count):
+            tools.workspace.create(f"/d{r}/{i}.md", f"d {r} file {i}\n")
+    renames = [
+        [(0.0, "memory_rename", {"old_path": f"/d{r}", "new_path": f"/e{r}"})] for r in range(shared.rounds)
+    ]
+    deletes = [
+        [(rng.uniform(0, shared.jitter), "memory_delete", {"path": f"/d{r}/{i}.md"}) for i in doomed]
+        for r in range(shared.rounds)
+    ]
+    answers = race(shared, [renames, deletes])
+    after = files(tools)
+    misplaced = resurrected = unclear = internal = renamed = 0
+    for r in range(shared.rounds):
+        rename_error, rename_text = answers[0][r][0]
+        renamed += not rename_error
+        outcomes = [answers[0][r][0], *answers[1][r]]
+        unclear += sum(1 for is_error, text in outcomes if is_error and not is_clear_loss(text))
+        internal += sum(1 for _, text in outcomes if INTERNAL in text)
+        deleted = {i for i, (is_error, _) in zip(doomed, answers[1][r], strict=True) if not is_error}
+        home = f"/e{r}" if not rename_error else f"/d{r}"
+        for i in range(count):
+            where = [path for path, text in after.items() if text == f"d {r} file {i}\n"]
+            if i in deleted:
+                resurrected += bool(where)
+            else:
+                misplaced += where != [f"{home}/{i}.md"]
+    report(
+        "folder rename vs deletes inside",
+        shared,
+        rounds=shared.rounds,
+        renames_won=renamed,
+        deleted_but_present=resurrected,
+        kept_not_exactly_once=misplaced,
+        unclear_errors=unclear,
+        internal_errors=internal,
+    )
+    assert (resurrected, misplaced, unclear, internal) == (0, 0, 0, 0)
+    assert leftovers(tools) == {"journals": 0, **_no_sweep(tools)}
+
+
+# -- 5. appends against a rename -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("appenders", [4])
+def test_appends_racing_a_rename_are_all_kept(shared: Shared, appenders: int) -> None:
+    """Each acknowledged append is at the destination, or in a file it re-created at the old name
+    after the rename (append creates a missing file); never lost, never doubled."""
+    tools = shared.tools()
+    rng = random.Random(6)
+    rounds = shared.rounds // 4
+    per_round = 8
+    window = shared.jitter * 10  # about as long as the appends of one round take
+    for r in range(rounds):
+        tools.workspace.create(f"/log{r}.md", "start\n")
+    renamer = [
+        [
+            (
+                rng.uniform(0, window),
+                "memory_rename",
+                {"old_path": f"/log{r}.md", "new_path": f"/moved/log{r}.md"},
+            )
+        ]
+        for r in range(rounds)
+    ]
+    writers = [
+        [
+            [
+                (
+                    0.0,
+                    "memory_create_update",
+                    {"path": f"/log{r}.md", "file_text": f"w{w} r{r} {i}", "mode": "append"},
+                )
+                for i in range(per_round)
+            ]
+            for r in range(rounds)
+        ]
+        for w in range(1, appenders + 1)
+    ]
+    answers = race(shared, [renamer, *writers])
+    after = files(tools)
+    lines = Counter(line for text in after.values() for line in text.splitlines())
+    acknowledged = at_destination = at_old_name = lost = doubled = phantom = internal = 0
+    for w in range(1, appenders + 1):
+        for r in range(rounds):
+            for i, (is_error, text) in enumerate(answers[w][r]):
+                line = f"w{w} r{r} {i}"
+                internal += INTERNAL in text
+                if is_error:
+                    phantom += lines[line] > 0
+                    continue
+                acknowledged += 1
+                lost += lines[line] == 0
+                doubled += lines[line] > 1
+                at_destination += line in after.get(f"/moved/log{r}.md", "").splitlines()
+                at_old_name += line in after.get(f"/log{r}.md", "").splitlines()
+    renamed = sum(1 for r in range(rounds) if not answers[0][r][0][0])
+    report(
+        "appends vs rename",
+        shared,
+        rounds=rounds,
+        renames_won=renamed,
+        appends_acknowledged=acknowledged,
+        at_destination=at_destination,
+        in_recreated_old_name=at_old_name,
+        lost=lost,
+        doubled=doubled,
+        failed_but_present=phantom,
+        internal_errors=internal,
+    )
+    assert (lost, doubled, phantom, internal) == (0, 0, 0, 0)
+
+
+# -- 7. many editors while the file is renamed back and forth -----------------------------------------
+
+
+def test_eight_editors_lose_no_acknowledged_edit_while_the_file_is_renamed_back_and_forth(
+    shared: Shared,
+) -> None:
+    tools = shared.tools()
+    editors = 8
+    per_kind = 6 if shared.backend == "local" else 3
+    edits: dict[int, list[tuple[str, str, str]]] = {}
+    for w in range(1, editors + 1):
+        ops = []
+        for j in range(per_kind):
+            ops += [
+                ("append", "", f"appended {w}-{j}"),
+                ("replace", f"{w}-{j}", ""),
+                ("insert", "", f"inserted {w}-{j}"),
+            ]
+        edits[w] = ops
+    items = [f"item {w}-{j}: todo" for w in range(1, editors + 1) for j in range(per_kind)]
+    tools.workspace.create("/a.md", "# shared\n" + "\n".join(items) + "\n")
+    plan = {"renames": shared.rounds * 2, "pause": shared.jitter * 3, "edits": edits}
+    results = run_workers(follow_and_edit, editors + 1, shared.config, shared.environ, plan)
+    after = files(tools)
+    lines = Counter(line for text in after.values() for line in text.splitlines())
+    acknowledged = lost = doubled = phantom = internal = 0
+    for w in range(1, editors + 1):
+        for (kind, ident, text), ok, answer in results[w]:
+            internal += INTERNAL in answer
+            if kind == "replace":
+                landed = lines[f"item {ident}: done"]
+                still = lines[f"item {ident}: todo"]
+                if ok:
+                    lost += landed == 0 or still > 0
+                    doubled += landed > 1
+                else:
+                    phantom += landed > 0
+            elif ok:
+                lost += lines[text] == 0
+                doubled += lines[text] > 1
+            else:
+                phantom += lines[text] > 0
+            acknowledged += ok
+    renames = results[0]
+    renamed = sum(1 for is_error, _ in renames if not is_error)
+    internal += sum(1 for _, text in renames if INTERNAL in text)
+    report(
+        "8 editors vs back-and-forth renames",
+        shared,
+        renames=len(renames),
+        renames_won=renamed,
+        edits=editors * per_kind * 3,
+        acknowledged=acknowledged,
+        lost=lost,
+        doubled=doubled,
+        failed_but_present=phantom,
+        internal_errors=internal,
+        files=len(after),
+    )
+    assert (lost, doubled, phantom, internal) == (0, 0, 0, 0)
+    assert renamed > 0 and acknowledged > 0
