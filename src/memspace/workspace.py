@@ -494,6 +494,8 @@ class Workspace:
             deleted = self._call(vpath, self.store.delete_tree, self._dir_key(vpath), progress=progress)
         except MovedAway as moved:
             raise self._moved(vpath, moved) from None
+        except Busy:
+            raise self._conflict(vpath) from None
         if not deleted:
             raise self._not_found(vpath)
         self._mark_folder(vpath, "delete", deleted)
@@ -546,8 +548,8 @@ class Workspace:
         try:
             self._call(dst, self.store.head, self._key(dst))
             raise self._exists(dst)
-        except ObjectNotFound:
-            pass
+        except (ObjectNotFound, MovedAway):
+            pass  # no file there (a file renamed away leaves only a pointer to where it went)
         before = {info.key[len(self._dir_key(src)) :]: info for info in self.store.list(self._dir_key(src))}
         try:
             count = self._call(
@@ -557,6 +559,8 @@ class Workspace:
             raise self._not_found(src) from None
         except DestinationExists:
             raise self._exists(dst) from None
+        except Busy:
+            raise self._conflict(src) from None
         except MovedAway as moved:
             raise RenameInProgressError(
                 f"{src} is being renamed to {self._path_of(moved.destination)} (or that rename was "

@@ -53,6 +53,7 @@ from memspace.errors import StorageError
 from memspace.paths import RESERVED_PREFIX, is_valid_name
 from memspace.storage.base import (
     Blob,
+    Busy,
     DestinationExists,
     IfMatch,
     MoveRecords,
@@ -277,15 +278,24 @@ class LocalStore:
     def move_tree(self, source: str, destination: str, *, progress: TreeProgress | None = None) -> int:
         src_parts, dst_parts = _split(source), _split(destination)
         with _os_errors("rename"):
-            with self._place("/".join(src_parts), create=False) as src:
-                try:
-                    with self._place("/".join(dst_parts), create=True) as dst:
-                        count = self._move_tree_in(src, dst, progress)
-                except BaseException:
-                    self._prune(dst_parts[:-1])
-                    raise
-            self._prune(src_parts[:-1])
-            return count
+            for _ in range(10):
+                # A folder on either path renamed or deleted while we walked: walk again.
+                with contextlib.suppress(PreconditionFailed):
+                    count = self._move_tree_once(src_parts, dst_parts, progress)
+                    self._prune(src_parts[:-1])
+                    return count
+            raise Busy(source)
+
+    def _move_tree_once(
+        self, src_parts: builtins.list[str], dst_parts: builtins.list[str], progress: TreeProgress | None
+    ) -> int:
+        with self._place("/".join(src_parts), create=False) as src:
+            try:
+                with self._place("/".join(dst_parts), create=True) as dst:
+                    return self._move_tree_in(src, dst, progress)
+            except BaseException:
+                self._prune(dst_parts[:-1])
+                raise
 
     def _move_tree_in(self, src: _Place, dst: _Place, progress: TreeProgress | None) -> int:
         with self._subtree(src) as (folders, files):
@@ -296,6 +306,7 @@ class LocalStore:
             with self._locked([src.dir, dst.dir, *folders]):
                 self._still_in_place(src, src.name)
                 self._still_in_place(dst, dst.name)
+                self._still_the_folder(src, folders[0])
                 self._free(dst, dst.name)
                 os.rename(src.name, dst.name, src_dir_fd=src.dir, dst_dir_fd=dst.dir)
                 os.fsync(dst.dir)
@@ -310,10 +321,16 @@ class LocalStore:
         if not parts:
             raise ValueError("delete_tree needs a folder prefix")
         with _os_errors("delete"):
-            try:
-                deleted = self._delete_tree(parts, progress)
-            except (ObjectNotFound, PathConflict, SymlinkRefused):
-                return []
+            for _ in range(10):
+                try:
+                    deleted = self._delete_tree(parts, progress)
+                    break
+                except (ObjectNotFound, PathConflict, SymlinkRefused):
+                    return []
+                except PreconditionFailed:
+                    continue  # a folder on the path was renamed or replaced meanwhile: walk again
+            else:
+                raise Busy(prefix)
             self._prune(parts[:-1])
             return deleted
 
@@ -332,6 +349,7 @@ class LocalStore:
             # its rename while the folder moves into the trash in one rename(2).
             with self._locked([place.dir, *folders]):
                 self._still_in_place(place, place.name)
+                self._still_the_folder(place, folders[0])
                 os.rename(place.name, trash, src_dir_fd=place.dir, dst_dir_fd=bin_fd)
             self._remove_tree(bin_fd, trash)
             if progress is not None:
@@ -442,6 +460,18 @@ class LocalStore:
             raise PreconditionFailed(key) from None
         held = os.fstat(place.dir)
         if (there.st_dev, there.st_ino) != (held.st_dev, held.st_ino):
+            raise PreconditionFailed(key)
+
+    def _still_the_folder(self, place: _Place, held: int) -> None:
+        """The folder named by ``place`` is still the one we hold open as ``held`` (whose
+        subtree we listed and locked), not renamed or deleted, nor replaced by another."""
+        key = "/".join((*place.dir_parts, place.name))
+        try:
+            there = os.stat(place.name, dir_fd=place.dir, follow_symlinks=False)
+        except FileNotFoundError:
+            raise ObjectNotFound(key) from None
+        st = os.fstat(held)
+        if (there.st_dev, there.st_ino) != (st.st_dev, st.st_ino):
             raise PreconditionFailed(key)
 
     # -- locks -------------------------------------------------------------------
