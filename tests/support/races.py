@@ -10,13 +10,16 @@ file is the process the crash test kills: it renames a folder when told to.
 from __future__ import annotations
 
 import json
+import os
 import random
+import signal
 import sys
 import time
 from multiprocessing.synchronize import Barrier
 from typing import Any
 
 from memspace import MemoryTools
+from memspace.storage.objects import JOURNAL
 
 from .workers import Config, Environ, _tools
 
@@ -138,10 +141,17 @@ def follow_and_edit(
 # -- the process the crash test kills --------------------------------------------------------
 
 
-def rename_when_told(config: Config, environ: Environ) -> None:
-    """Print ``ready`` once the tools are built, then rename each ``old new`` line read from stdin."""
+def rename_when_told(config: Config, environ: Environ, die_deleting: bool = False) -> None:
+    """Print ``ready`` once the tools are built, then rename each ``old new`` line read from stdin.
+
+    With ``die_deleting``, the process kills itself (SIGKILL) half way through the delete
+    phase of an object-store folder rename: after the sources are fenced, when the first
+    batch of their stubs is being deleted, only half of that batch is.
+    """
     tools = MemoryTools.from_config(dict(config), environ=dict(environ))
     tools.workspace.exists("/")  # the first request opens the connection
+    if die_deleting:
+        _die_in_delete_phase(tools.workspace.store)
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     for line in sys.stdin:
@@ -151,5 +161,18 @@ def rename_when_told(config: Config, environ: Environ) -> None:
         sys.stdout.flush()
 
 
+def _die_in_delete_phase(store: Any) -> None:
+    delete = store._raw_delete
+
+    def delete_then_die(keys: Any) -> None:
+        keys = list(keys)
+        if len(keys) > 1 and not any(key.endswith(JOURNAL) for key in keys):
+            delete(keys[: len(keys) // 2])
+            os.kill(os.getpid(), signal.SIGKILL)
+        delete(keys)
+
+    store._raw_delete = delete_then_die
+
+
 if __name__ == "__main__":  # pragma: no cover - run as a subprocess by the crash test
-    rename_when_told(json.loads(sys.argv[1]), json.loads(sys.argv[2]))
+    rename_when_told(json.loads(sys.argv[1]), json.loads(sys.argv[2]), "die-deleting" in sys.argv[3:])

@@ -388,6 +388,9 @@ class ObjectStore(ABC):
             self._raw_delete([source + JOURNAL])
             raise DestinationExists(destination) from None
         sources = {info.key[len(source) :]: _plain(info.etag) for info in self._visible(source)}
+        if not sources:
+            self._release_tree(source, destination)
+            raise ObjectNotFound(source)
         for info in self._visible(destination):
             if sources.get(info.key[len(destination) :]) != _plain(info.etag):
                 self._release_tree(source, destination)
