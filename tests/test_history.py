@@ -166,6 +166,30 @@ def test_every_version_records_its_operation_actor_session_time_and_size(make_to
     assert history[0].current and not any(v.current for v in history[1:])
 
 
+def test_sync_and_the_anthropic_memory_tool_are_recorded_like_every_writer(make_tools: MakeTools) -> None:
+    from memspace.integrations.anthropic import MemspaceMemoryTool
+
+    tools = make_tools(memory_tool_actor="claude")
+    memory = MemspaceMemoryTool(tools)
+    memory.call({"command": "create", "path": "/memories/a.md", "file_text": "one\n"})
+    memory.call({"command": "str_replace", "path": "/memories/a.md", "old_str": "one", "new_str": "two"})
+    memory.call({"command": "insert", "path": "/memories/a.md", "insert_line": 0, "insert_text": "zero"})
+    memory.call({"command": "rename", "old_path": "/memories/a.md", "new_path": "/memories/b.md"})
+    memory.call({"command": "delete", "path": "/memories/b.md"})
+    history = ws(tools).history("/b.md")
+    assert [(v.operation, v.actor, v.deleted) for v in history] == [
+        ("delete", "claude", True),
+        ("rename", "claude", False),
+        ("insert", "claude", False),
+        ("str_replace", "claude", False),
+        ("create", "claude", False),
+    ]
+    source = Workspace(MemoryStore())
+    source.create("/c.md", "synced")
+    sync(source, ws(tools))
+    assert [(v.operation, v.actor) for v in ws(tools).history("/c.md")] == [("sync", "claude")]
+
+
 def test_diff_shows_the_last_change_by_default(tools: MemoryTools) -> None:
     ws(tools).create("/a.md", "one\ntwo\n")
     ws(tools).str_replace("/a.md", "two", "2")
