@@ -208,7 +208,9 @@ class MemspaceBackend(BackendProtocol):
         except InvalidPatternError as error:
             # A glob deepagents accepts but memspace's syntax cannot parse matches nothing,
             # as deepagents' matcher makes of malformed globs.
-            return GrepResult(matches=[]) if error.kind == "glob" else GrepResult(error=str(error), matches=[])
+            return (
+                GrepResult(matches=[]) if error.kind == "glob" else GrepResult(error=str(error), matches=[])
+            )
         except MemspaceError as error:
             return GrepResult(error=TEXTS["grep_failed"].format(path=scope, reason=error), matches=[])
         matches: list[GrepMatch] = [
@@ -253,7 +255,7 @@ class MemspaceBackend(BackendProtocol):
         file_path: str,
         old_string: str,
         new_string: str,
-        replace_all: bool = False,  # noqa: FBT001, FBT002 - the protocol's signature
+        replace_all: bool = False,
     ) -> EditResult:
         """Replace ``old_string`` (which must occur once, unless ``replace_all``) by ``new_string``;
         re-applied to the fresh text if another writer changed the file meanwhile."""
