@@ -94,6 +94,25 @@ def test_clear_all_is_undone_by_restoring_the_workspace_as_it_was(tools: MemoryT
     assert {str(e.path): ws(tools).read(str(e.path)).text for e in ws(tools).walk("/")} == files
 
 
+def test_restoring_a_moment_knows_a_file_recreated_after_its_deletion(tools: MemoryTools) -> None:
+    """A file deleted and restored (a new chain of versions) is part of the workspace as it was
+    afterwards; so is a version later replaced, at a moment when it was current."""
+    ws(tools).create("/plan.md", "first\n")
+    ws(tools).delete("/plan.md")
+    ws(tools).restore("/plan.md")
+    ws(tools).append("/plan.md", "second")
+    middle = datetime.now(UTC)
+    time.sleep(0.01)
+    ws(tools).overwrite("/plan.md", "third")
+    before = datetime.now(UTC)
+    time.sleep(0.01)
+    ws(tools).clear()
+    ws(tools).restore_tree("/", at=before)
+    assert ws(tools).read("/plan.md").text == "third"
+    ws(tools).restore_tree("/", at=middle)
+    assert ws(tools).read("/plan.md").text == "first\nsecond"
+
+
 def test_a_renamed_file_keeps_its_history_and_its_old_name_can_be_brought_back(tools: MemoryTools) -> None:
     ws(tools).create("/draft.md", "v1\n")
     ws(tools).append("/draft.md", "v2")
