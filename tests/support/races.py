@@ -19,7 +19,6 @@ from multiprocessing.synchronize import Barrier
 from typing import Any
 
 from memspace import MemoryTools
-from memspace.storage.objects import JOURNAL
 
 from .workers import Config, Environ, _tools
 
@@ -162,6 +161,8 @@ def rename_when_told(config: Config, environ: Environ, die_deleting: bool = Fals
 
 
 def _die_in_delete_phase(store: Any) -> None:
+    from memspace.storage.objects import JOURNAL  # object stores only
+
     delete = store._raw_delete
 
     def delete_then_die(keys: Any) -> None:
