@@ -603,6 +603,13 @@ def _check_moved(tools: MemoryTools, src: str, dst: str, tree: dict[str, str], *
     return wrong + len(at_dst)
 
 
+def _left_behind(tools: MemoryTools) -> dict[str, int]:
+    """Leftovers of a killed rename: journals, stubs or trash. (A killed process may also leave
+    a temp file of a write it was making; that is never listed and is swept once an hour old,
+    as any killed writer's.)"""
+    return {kind: count for kind, count in leftovers(tools).items() if count and kind != "temp files"}
+
+
 def _advises_deleting(outcomes: list[Outcome]) -> int:
     return sum(1 for is_error, text in outcomes if is_error and "delet" in text.lower())
 
@@ -630,7 +637,8 @@ def test_a_killed_folder_rename_finishes_when_run_again(shared: Shared) -> None:
         src, dst = f"/c{r}", f"/c{r + 1}"
         renamer = Renamer(shared)
         renamer.start(src, dst)
-        time.sleep(rng.uniform(0, took * 1.1))
+        # Spread the kills evenly over the rename (and a little after it): one slice of it a round.
+        time.sleep(rng.uniform((r - 1) / CRASH_ROUNDS, r / CRASH_ROUNDS) * took * 1.1)
         answers = renamer.stop(signal.SIGKILL)
         phase = _phase(tools, src, dst, files)
         phases[phase] += 1
@@ -642,9 +650,7 @@ def test_a_killed_folder_rename_finishes_when_run_again(shared: Shared) -> None:
             failures.append(f"round {r} ({phase}): {again.text}")
         advice += _advises_deleting(answers)
         misplaced += _check_moved(tools, src, dst, tree, read=r == CRASH_ROUNDS)
-        # A killed process may leave a temp file of the write it was making (local disk); it is
-        # never listed and is swept once it is an hour old, as any killed writer's.
-        found = {kind: count for kind, count in leftovers(tools).items() if count and kind != "temp files"}
+        found = _left_behind(tools)
         if found:
             leftover += 1
             failures.append(f"round {r} ({phase}) left {found}")
@@ -700,36 +706,44 @@ def test_a_rename_stopped_by_sigterm_finishes_when_run_again(shared: Shared) -> 
         **_child_environ(shared),
         "MEMORY_TOOL_CACHE_DIR": str(shared.config.get("memory_tool_cache_dir", "")),
     }
-    rounds = 4
-    stopped = finished = 0
-    outputs: list[str] = []
-    for r in range(rounds):
-        src, dst = f"/t{r}", f"/t{r + 1}"
+
+    def run(*args: str) -> tuple[subprocess.CompletedProcess[str], float]:
         began = time.monotonic()
-        process = subprocess.Popen(
-            [*command, "mv", src, dst],
-            env=environ,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        if r == 0:
-            out, _ = process.communicate(timeout=120)  # a whole run: how long the command takes
-            took = time.monotonic() - began
-            assert process.returncode == 0, out
-            continue
-        time.sleep(rng.uniform(took * 0.3, took))
+        done = subprocess.run([*command, *args], check=False, env=environ, capture_output=True, text=True)
+        return done, time.monotonic() - began
+
+    # How long the command takes to start (a rename of nothing), and to rename the whole folder.
+    startup = run("mv", "/nothing", "/nowhere")[1]
+    whole, took = run("mv", "/t0", "/t1")
+    assert whole.returncode == 0, whole.stderr
+    assert _check_moved(tools, "/t0", "/t1", tree, read=False) == 0
+    stopped = rounds = 0
+    phases: Counter[str] = Counter()
+    while stopped < 3 and rounds < 8:  # until three runs were stopped before they finished
+        rounds += 1
+        src, dst = f"/t{rounds}", f"/t{rounds + 1}"
+        process = subprocess.Popen([*command, "mv", src, dst], env=environ, stdout=subprocess.PIPE, text=True)
+        # From half way through its start-up to the end: on local disk the folder moves in one
+        # rename(2), so a stop there lands before it or after it; on S3, mostly in between.
+        time.sleep(rng.uniform(startup / 2, max(took, startup)))
         process.send_signal(signal.SIGTERM)
-        out, _ = process.communicate(timeout=60)
-        stopped += process.returncode != 0
-        again = subprocess.run(
-            [*command, "mv", src, dst], check=False, env=environ, capture_output=True, text=True, timeout=120
-        )
-        outputs += [out, again.stdout + again.stderr]
-        done = again.returncode == 0 or (process.returncode == 0 and "does not exist" in again.stderr)
-        finished += done
-        assert done, (out, again.stdout, again.stderr)
+        process.communicate(timeout=60)
+        phase = _phase(tools, src, dst, count)
+        phases[phase] += 1
+        stopped += phase != "finished"
+        again, _ = run("mv", src, dst)
+        finished = again.returncode == 0 or (phase == "finished" and "does not exist" in again.stderr)
+        assert finished, (phase, again.stdout, again.stderr)
         assert "delet" not in (again.stdout + again.stderr).lower()
-        assert _check_moved(tools, src, dst, tree, read=r == rounds - 1) == 0
-    report("SIGTERM, then run again", shared, rounds=rounds - 1, stopped_mid_way=stopped, finished=finished)
-    assert stopped > 0  # the signal did stop runs half way
+        assert _check_moved(tools, src, dst, tree, read=False) == 0
+        assert _left_behind(tools) == {}
+    assert _check_moved(tools, f"/t{rounds}", f"/t{rounds + 1}", tree, read=True) == 0
+    report(
+        "SIGTERM, then run again",
+        shared,
+        rounds=rounds,
+        stopped_unfinished=stopped,
+        **{phase.replace(" ", "_"): count for phase, count in sorted(phases.items())},
+        all_finished_when_run_again=1,
+    )
+    assert stopped > 0  # the signal did stop runs before they finished
