@@ -25,8 +25,10 @@ from typing import Any
 import pytest
 
 import memspace
-from memspace import MemoryTools
+from memspace import MemoryTools, Workspace
+from memspace.errors import AlreadyExistsError, RenameInProgressError
 from memspace.storage.local import LocalStore
+from memspace.storage.memory import MemoryStore
 from memspace.storage.objects import JOURNAL, ObjectStore, is_stub_listing
 
 from .conftest import s3_environ, unique_prefix
@@ -678,11 +680,10 @@ def test_a_killed_folder_rename_finishes_when_run_again(shared: Shared) -> None:
     assert (not_finished, misplaced, advice, leftover) == (0, 0, 0, 0), failures
 
 
+@pytest.mark.parametrize("shared", ["s3"], indirect=True)  # a local folder rename is one rename(2)
 def test_a_folder_rename_killed_while_deleting_its_sources_finishes_when_run_again(shared: Shared) -> None:
     """On an object store the last phase deletes the fenced sources: killed half way through it,
-    the rename is resumed by running it again. (A local folder rename is one rename(2).)"""
-    if shared.backend == "local":
-        pytest.skip("a local folder rename is one rename(2): it has no delete phase")
+    the rename is resumed by running it again."""
     tools = shared.tools()
     tree = _crash_tree(200)
     _fill(tools, "/k", tree)
@@ -756,3 +757,40 @@ def test_a_rename_stopped_by_sigterm_finishes_when_run_again(shared: Shared) -> 
         all_finished_when_run_again=1,
     )
     assert stopped > 0  # the signal did stop runs before they finished
+
+
+def test_a_folder_rename_stopped_just_before_releasing_its_journals_finishes_when_run_again() -> None:
+    """Everything moved, only the journals are left: running the rename again reports it done."""
+    store = MemoryStore()
+    workspace = Workspace(store)
+    for i in range(3):
+        workspace.create(f"/a/{i}.md", f"{i}\n")
+
+    def stop(source: str, destination: str) -> None:
+        raise KeyboardInterrupt  # where a kill would stop it
+
+    release = store._release_tree
+    store._release_tree = stop  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        workspace.rename("/a", "/b")
+    store._release_tree = release  # type: ignore[method-assign]
+    assert sorted(info.key for info in store.list("", include_reserved=True)) == [
+        "a/.memspace-move",
+        "b/.memspace-move",
+        "b/0.md",
+        "b/1.md",
+        "b/2.md",
+    ]
+    # Another folder cannot be renamed onto it meanwhile, nor this one elsewhere.
+    workspace.create("/c/0.md", "other\n")
+    with pytest.raises(AlreadyExistsError):
+        workspace.rename("/c", "/b")
+    with pytest.raises(RenameInProgressError, match="run that same rename again to finish it"):
+        workspace.rename("/a", "/d")
+    assert workspace.rename("/a", "/b").files == 3
+    assert sorted(info.key for info in store.list("", include_reserved=True)) == [
+        "b/0.md",
+        "b/1.md",
+        "b/2.md",
+        "c/0.md",
+    ]
