@@ -1,10 +1,11 @@
-"""Renames, deletes and edits of one file or folder racing each other in real OS processes.
+"""Renames, deletes and edits of one file or folder racing each other in real OS processes,
+and folder renames killed (SIGKILL, SIGTERM) at random points, then run again.
 
 Every round starts its workers together at a barrier, on local disk and on the S3 peer
 (SeaweedFS; R2 runs the same object-store code with other settings). Each test counts
-what went wrong over all rounds (duplicates, resurrections, merges, lost edits),
-prints the figures, and asserts they are all zero.
-"""
+what went wrong over all rounds (duplicates, resurrections, merges, lost edits, files
+not exactly once where the rename put them), prints the figures, and asserts they are
+all zero."""
 
 from __future__ import annotations
 
