@@ -1,133 +1,282 @@
-"""The MCP server, driven by the mcp package's own stdio client over a real subprocess."""
+"""The MCP server over both transports, driven by the mcp package's own client.
+
+One table of tool calls and the answers they must get runs over stdio and over streamable
+HTTP, each with the classic initialize handshake and with the 2026 per-request protocol
+(the client's ``mode="auto"``), and once more over HTTP against the SeaweedFS S3 peer.
+"""
 
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import anyio
-import mcp_types
-from mcp.client import ClientSession
-from mcp.client.stdio import StdioServerParameters, stdio_client
+import pytest
+from mcp.client import Client
 
-from .conftest import SEVEN_TOOLS
+from memspace import MemoryTools
 
-_T = TypeVar("_T")
+from .conftest import SEVEN_TOOLS, s3_environ, unique_prefix
+from .support.mcp_harness import HttpServer, connect_http, connect_stdio, server_environ, text_of
+from .support.seaweed import SeaweedServer
 
-# How an MCP client launches the server.
-SERVER_ARGS = ["-m", "memspace", "mcp"]
+TOKEN = "test-token-0123456789abcdef"
+TIMEOUT = 120  # a safety net: each test takes seconds
+
+# transport, then how the client negotiates ("legacy": initialize handshake; "auto": 2026 protocol)
+TRANSPORTS = {
+    "stdio": ("stdio", "legacy"),
+    "stdio-2026": ("stdio", "auto"),
+    "http": ("http", "legacy"),
+    "http-2026": ("http", "auto"),
+}
 
 
-def with_session(
-    tmp_path: Path, work: Callable[[ClientSession], Awaitable[_T]], **env: str
-) -> tuple[_T, str | None]:
-    """Start the server on a local workspace in ``tmp_path/mem``, run ``work``, return its
-    result and the server's instructions."""
-    server_env = {
-        key: value for key, value in os.environ.items() if not key.startswith(("MEMORY_TOOL_", "AWS_", "R2_"))
+@asynccontextmanager
+async def serve(transport: str, log_dir: Path, **env: str) -> AsyncIterator[Client]:
+    """A client connected to ``python -m memspace mcp`` over ``transport``, configured by ``env``."""
+    kind, mode = TRANSPORTS[transport]
+    if kind == "stdio":
+        async with connect_stdio(server_environ(**env), log_dir / "server.log", mode=mode) as client:
+            yield client
+    else:
+        with HttpServer(server_environ(**env, MEMSPACE_MCP_TOKEN=TOKEN), log_dir) as server:
+            async with connect_http(server.url, TOKEN, mode=mode) as client:
+                yield client
+
+
+def local(tmp_path: Path, **env: str) -> dict[str, str]:
+    return {"MEMORY_TOOL_BACKEND": "local", "MEMORY_TOOL_LOCAL_DIR": str(tmp_path / "mem"), **env}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One call and its answer: the whole text, or (``whole=False``) how it starts."""
+
+    tool: str
+    arguments: dict[str, Any]
+    text: str
+    is_error: bool = False
+    whole: bool = True
+
+
+# Run in order on an empty workspace; ends with one file, /archive/b.md (FINAL_FILES).
+CASES = [
+    Case(
+        "memory_create_update",
+        {"path": "/notes/a.md", "file_text": "hello\nworld\n"},
+        "Created /notes/a.md (2 lines, 12 bytes).",
+    ),
+    Case(
+        "memory_create_update",
+        {"path": "/notes/a.md", "file_text": "again"},
+        "/notes/a.md already exists",
+        True,
+        whole=False,
+    ),
+    Case(
+        "memory_create_update",
+        {"path": "/notes/a.md", "file_text": "tail", "mode": "append"},
+        "Appended to /notes/a.md; it now has 3 lines.",
+    ),
+    Case(
+        "memory_create_update",
+        {"path": "/notes/b.md", "file_text": "b", "mode": "overwrite"},
+        "/notes/b.md does not exist",
+        True,
+        whole=False,
+    ),
+    Case(
+        "memory_str_replace",
+        {"path": "/notes/a.md", "old_str": "world", "new_str": "there"},
+        "Edited /notes/a.md. Lines 1-3 of 3 now read:\n     1\thello\n     2\tthere\n     3\ttail",
+    ),
+    Case(
+        "memory_str_replace",
+        {"path": "/notes/a.md", "old_str": "nowhere", "new_str": "x"},
+        "old_str was not found in /notes/a.md",
+        True,
+        whole=False,
+    ),
+    Case(
+        "memory_insert",
+        {"path": "/notes/a.md", "insert_line": 0, "insert_text": "# A"},
+        "Inserted 1 line at the top of /notes/a.md.",
+        whole=False,
+    ),
+    Case(
+        "memory_insert",
+        {"path": "/notes/a.md", "insert_line": 99, "insert_text": "x"},
+        "insert_line 99 is out of range",
+        True,
+        whole=False,
+    ),
+    Case(
+        "memory_insert",
+        {"path": "/notes/a.md"},
+        "memory_insert needs the argument 'insert_line'",
+        True,
+        whole=False,
+    ),
+    Case(
+        "memory_view",
+        {"path": "/notes/a.md"},
+        "/notes/a.md (4 lines):\n     1\t# A\n     2\thello\n     3\tthere\n     4\ttail",
+    ),
+    Case(
+        "memory_view",
+        {"path": "/notes/a.md", "view_range": [2, 3]},
+        "/notes/a.md (lines 2-3 of 4 lines):\n     2\thello\n     3\tthere",
+    ),
+    Case("memory_view", {"path": "/nope.md"}, "/nope.md does not exist", True, whole=False),
+    Case(
+        "memory_rename",
+        {"old_path": "/notes/a.md", "new_path": "/notes/b.md"},
+        "Renamed /notes/a.md to /notes/b.md.",
+    ),
+    Case(
+        "memory_create_update",
+        {"path": "/notes/c.md", "file_text": "sea"},
+        "Created /notes/c.md (1 line, 3 bytes).",
+    ),
+    Case(
+        "memory_rename",
+        {"old_path": "/notes", "new_path": "/archive"},
+        "Renamed directory /notes to /archive (2 files).",
+    ),
+    Case(
+        "memory_view",
+        {"path": "/"},
+        "The workspace root /: 2 files, 1 folder (up to 2 levels deep, hidden entries excluded):\n"
+        "    23B  /archive/\n    20B  /archive/b.md\n     3B  /archive/c.md",
+    ),
+    Case("memory_delete", {"path": "/archive/c.md"}, "Deleted /archive/c.md."),
+    Case("memory_delete", {"path": "/"}, "Deleting '/' would remove the whole workspace", True, whole=False),
+    Case("memory_teleport", {}, "There is no tool named 'memory_teleport'", True, whole=False),
+]
+FINAL_FILES = {"archive/b.md": "# A\nhello\nthere\ntail"}
+CLEAR = Case("memory_clear_all", {}, "Cleared the memory workspace: deleted 1 file.")
+
+# What each tool must be announced as: written out here, not read from the code under test.
+# name: (title, readOnlyHint, destructiveHint, idempotentHint); openWorldHint is always False.
+ANNOUNCED = {
+    "memory_view": ("View memory", True, False, True),
+    "memory_create_update": ("Write a memory file", False, True, False),
+    "memory_str_replace": ("Replace text in a memory file", False, True, False),
+    "memory_insert": ("Insert lines into a memory file", False, False, False),
+    "memory_delete": ("Delete from memory", False, True, True),
+    "memory_rename": ("Rename in memory", False, True, True),
+    "memory_clear_all": ("Clear all memory", False, True, True),
+}
+
+
+async def run_cases(client: Client, cases: list[Case]) -> None:
+    for case in cases:
+        text, is_error = text_of(await client.call_tool(case.tool, case.arguments))
+        where = f"{case.tool} {case.arguments}"
+        assert is_error == case.is_error, f"{where}: {text}"
+        if case.whole:
+            assert text == case.text, where
+        else:
+            assert text.startswith(case.text), f"{where}: {text}"
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_every_tool_answers_as_the_table_says_and_lands_on_disk(transport: str, tmp_path: Path) -> None:
+    files = tmp_path / "mem" / "default"
+
+    async def main() -> tuple[dict[str, str], dict[str, str]]:
+        with anyio.fail_after(TIMEOUT):
+            async with serve(transport, tmp_path, **local(tmp_path)) as client:
+                await run_cases(client, CASES)
+                before_clear = {
+                    str(p.relative_to(files)): p.read_text() for p in files.rglob("*") if p.is_file()
+                }
+                await run_cases(client, [CLEAR])
+                after_clear = {
+                    str(p.relative_to(files)): p.read_text() for p in files.rglob("*") if p.is_file()
+                }
+                return before_clear, after_clear
+
+    before_clear, after_clear = anyio.run(main)
+
+    assert before_clear == FINAL_FILES
+    assert after_clear == {}
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_tools_arrive_with_titles_annotations_schemas_and_instructions(
+    transport: str, tmp_path: Path
+) -> None:
+    async def main() -> tuple[list[Any], str | None]:
+        with anyio.fail_after(TIMEOUT):
+            async with serve(transport, tmp_path, **local(tmp_path)) as client:
+                return (await client.list_tools()).tools, client.instructions
+
+    listed, instructions = anyio.run(main)
+
+    assert [tool.name for tool in listed] == SEVEN_TOOLS
+    definitions = {
+        d["name"]: d for d in MemoryTools.from_config({"memory_tool_backend": "memory"}).definitions("mcp")
     }
-    server_env |= {"MEMORY_TOOL_BACKEND": "local", "MEMORY_TOOL_LOCAL_DIR": str(tmp_path / "mem"), **env}
-    params = StdioServerParameters(command=sys.executable, args=SERVER_ARGS, env=server_env)
-
-    async def main() -> tuple[_T, str | None]:
-        with (tmp_path / "server.log").open("w") as errlog, anyio.fail_after(30):
-            async with (
-                stdio_client(params, errlog=errlog) as (read, write),
-                ClientSession(read, write) as session,
-            ):
-                init = await session.initialize()
-                return await work(session), init.instructions
-
-    return anyio.run(main)
-
-
-async def call(session: ClientSession, name: str, arguments: dict[str, Any]) -> tuple[str, bool]:
-    result = await session.call_tool(name, arguments)
-    assert isinstance(result, mcp_types.CallToolResult)
-    assert len(result.content) == 1
-    block = result.content[0]
-    assert isinstance(block, mcp_types.TextContent)
-    return block.text, bool(result.is_error)
-
-
-def test_tools_are_listed_called_and_land_on_disk(tmp_path: Path) -> None:
-    async def work(session: ClientSession) -> dict[str, Any]:
-        listed = await session.list_tools()
-        out: dict[str, Any] = {"tools": {tool.name: tool for tool in listed.tools}}
-        out["create"] = await call(
-            session, "memory_create_update", {"path": "/notes/a.md", "file_text": "hello\nworld\n"}
-        )
-        out["replace"] = await call(
-            session, "memory_str_replace", {"path": "/notes/a.md", "old_str": "world", "new_str": "there"}
-        )
-        out["view"] = await call(session, "memory_view", {"path": "/notes/a.md"})
-        out["listing"] = await call(session, "memory_view", {"path": "/"})
-        out["missing"] = await call(session, "memory_view", {"path": "/nope.md"})
-        out["exists"] = await call(
-            session, "memory_create_update", {"path": "/notes/a.md", "file_text": "again"}
-        )
-        out["no_args"] = await call(session, "memory_insert", {"path": "/notes/a.md"})
-        out["unknown"] = await call(session, "memory_teleport", {})
-        return out
-
-    out, instructions = with_session(tmp_path, work)
-
-    tools = out["tools"]
-    assert sorted(tools) == sorted(SEVEN_TOOLS)
-    view_schema = tools["memory_view"].input_schema
-    assert view_schema["type"] == "object"
-    assert view_schema["required"] == ["path"]
-    assert "view_range" in view_schema["properties"]
-    assert tools["memory_create_update"].input_schema["properties"]["mode"]["enum"] == [
-        "create",
-        "append",
-        "overwrite",
-    ]
-    assert all(tool.description for tool in tools.values())
+    for tool in listed:
+        title, read_only, destructive, idempotent = ANNOUNCED[tool.name]
+        assert tool.title == title
+        assert tool.annotations is not None
+        assert tool.annotations.title == title
+        assert tool.annotations.read_only_hint is read_only
+        assert tool.annotations.destructive_hint is destructive
+        assert tool.annotations.idempotent_hint is idempotent
+        assert tool.annotations.open_world_hint is False
+        assert tool.description == definitions[tool.name]["description"]
+        assert tool.input_schema == definitions[tool.name]["inputSchema"]
     assert instructions is not None and "persistent memory workspace" in instructions
 
-    assert out["create"] == ("Created /notes/a.md (2 lines, 12 bytes).", False)
-    text, is_error = out["replace"]
-    assert not is_error and text.startswith("Edited /notes/a.md.")
-    assert "there" in text
-    text, is_error = out["view"]
-    assert not is_error
-    assert text.splitlines()[1:] == ["     1\thello", "     2\tthere"]
-    text, is_error = out["listing"]
-    assert not is_error and "/notes/a.md" in text
-    assert (tmp_path / "mem" / "default" / "notes" / "a.md").read_text() == "hello\nthere\n"
 
-    # Errors are tool results the model can read, flagged isError, one sentence each.
-    text, is_error = out["missing"]
-    assert is_error and text.startswith("/nope.md does not exist")
-    text, is_error = out["exists"]
-    assert is_error and text.startswith("/notes/a.md already exists")
-    assert (tmp_path / "mem" / "default" / "notes" / "a.md").read_text() == "hello\nthere\n"
-    text, is_error = out["no_args"]
-    assert is_error and "insert_line" in text
-    text, is_error = out["unknown"]
-    assert is_error and "no tool named 'memory_teleport'" in text
-
-
-def test_read_only_server_offers_only_view(tmp_path: Path) -> None:
+@pytest.mark.parametrize("transport", ["stdio", "http-2026"])
+def test_read_only_server_offers_only_view_and_refuses_writes(transport: str, tmp_path: Path) -> None:
     notes = tmp_path / "mem" / "default"
     notes.mkdir(parents=True)
     (notes / "a.md").write_text("kept\n")
 
-    async def work(session: ClientSession) -> tuple[list[str], tuple[str, bool], tuple[str, bool]]:
-        listed = await session.list_tools()
-        view = await call(session, "memory_view", {"path": "/a.md"})
-        write = await call(session, "memory_delete", {"path": "/a.md"})
-        return [tool.name for tool in listed.tools], view, write
+    async def main() -> tuple[list[str], tuple[str, bool], tuple[str, bool], str | None]:
+        with anyio.fail_after(TIMEOUT):
+            async with serve(transport, tmp_path, **local(tmp_path, MEMORY_TOOL_READ_ONLY="true")) as client:
+                names = [tool.name for tool in (await client.list_tools()).tools]
+                view = text_of(await client.call_tool("memory_view", {"path": "/a.md"}))
+                write = text_of(await client.call_tool("memory_delete", {"path": "/a.md"}))
+                return names, view, write, client.instructions
 
-    (names, view, write), instructions = with_session(tmp_path, work, MEMORY_TOOL_READ_ONLY="true")
+    names, view, (text, is_error), instructions = anyio.run(main)
 
     assert names == ["memory_view"]
     assert view == ("/a.md (1 line):\n     1\tkept", False)
-    text, is_error = write
     assert is_error and "read-only" in text
     assert (notes / "a.md").read_text() == "kept\n"
     assert instructions is not None and "read-only" in instructions
+
+
+@pytest.mark.s3
+def test_http_server_on_s3_answers_the_table_and_writes_the_bucket(
+    seaweed: SeaweedServer, tmp_path: Path
+) -> None:
+    env = s3_environ(seaweed) | {"MEMORY_TOOL_BACKEND": "s3", "MEMORY_TOOL_PREFIX": unique_prefix()}
+
+    async def main() -> None:
+        with anyio.fail_after(TIMEOUT):
+            async with serve("http-2026", tmp_path, **env) as client:
+                await run_cases(client, CASES)
+
+    anyio.run(main)
+
+    # Read the bucket back with the library, as another process sharing the workspace would.
+    config = {"memory_tool_backend": "s3", "memory_tool_prefix": env["MEMORY_TOOL_PREFIX"]}
+    with MemoryTools.from_config(config, environ=env) as tools:
+        for path, text in FINAL_FILES.items():
+            assert tools.workspace.read(f"/{path}").text == text
+        assert (
+            tools.call("memory_view", {"path": "/archive"}).text.count("/archive/") == 2
+        )  # the folder, b.md

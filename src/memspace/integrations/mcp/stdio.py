@@ -1,0 +1,130 @@
+"""Serving MCP over stdin/stdout, the way Claude Desktop, Claude Code and Cursor start servers.
+
+The server runs until the client closes stdin, or until SIGTERM or Ctrl-C (see
+:mod:`.shutdown`): then it takes no new calls, lets the calls in flight finish and answer,
+and returns. A call the client cancelled still runs to its end first.
+
+stdin is read by a daemon thread rather than the usual worker thread: a read from a terminal
+may never return (nobody types), and a stop must not wait for it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any, cast
+
+import anyio
+import anyio.from_thread
+import anyio.lowlevel
+from mcp.server import Server
+from mcp.server.stdio import stdio_server
+
+from memspace.integrations.mcp.calls import InFlight
+from memspace.integrations.mcp.server import build_server
+from memspace.integrations.mcp.shutdown import DEFAULT_GRACE, Shutdown
+
+__all__ = ["serve_stdio"]
+
+_CHUNK = 65536
+
+
+def serve_stdio(
+    agent_config: Mapping[str, object] | None = None,
+    *,
+    grace: float = DEFAULT_GRACE,
+    on_ready: Callable[[], None] | None = None,
+) -> None:
+    """Serve ``MemoryTools.from_config(agent_config)`` over stdin/stdout until the client hangs up.
+
+    Blocking. Settings not in ``agent_config`` come from the environment
+    (``MEMORY_TOOL_BACKEND``, ``MEMORY_TOOL_LOCAL_DIR``, ``AWS_S3_BUCKET``, ...). Returns after
+    the client closed stdin or a SIGTERM/SIGINT, once the calls in flight have ended; raises
+    :class:`~memspace.integrations.mcp.shutdown.CallsStillRunningError` if some were still
+    running when the stop was forced (a second signal, or ``grace`` seconds after the first).
+    ``on_ready()`` is called once the server reads stdin and handles signals.
+
+        serve_stdio({"memory_tool_backend": "local", "memory_tool_local_dir": "./memories"})
+    """
+    from memspace.tools import MemoryTools
+
+    with MemoryTools.from_config(dict(agent_config or {})) as tools:
+        calls = InFlight()
+        shutdown = Shutdown(calls, grace)
+        anyio.run(_serve, build_server(tools, calls=calls), shutdown, on_ready)
+        shutdown.check()
+
+
+async def _serve(server: Server[Any], shutdown: Shutdown, on_ready: Callable[[], None] | None) -> None:
+    lines = _StdinLines(0)
+    async with anyio.create_task_group() as watchers:
+        await watchers.start(shutdown.watch_signals)
+        if on_ready is not None:
+            on_ready()
+        # The SDK reads stdin through whatever iterates like its text file.
+        stdin = cast("anyio.AsyncFile[str]", lines)
+
+        async def close_input_once_drained() -> None:
+            await shutdown.requested.wait()
+            await shutdown.drain()
+            # End of input: the server answers what it has handled, then returns.
+            # Anything still running at this point (forced stop) is cancelled.
+            lines.close()
+
+        async with stdio_server(stdin=stdin) as (read_stream, write_stream), anyio.create_task_group() as tg:
+            tg.start_soon(close_input_once_drained)
+            await server.run(read_stream, write_stream, server.create_initialization_options())
+            tg.cancel_scope.cancel()
+        # The client left (or the stop was forced): calls it cancelled may still be running.
+        await shutdown.drain()
+        watchers.cancel_scope.cancel()
+
+
+class _StdinLines:
+    """The lines of a file descriptor, as an async iterator fed by a daemon thread."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._send, self._receive = anyio.create_memory_object_stream[str](16)
+        self._thread: threading.Thread | None = None
+
+    def __aiter__(self) -> _StdinLines:
+        if self._thread is None:
+            token = anyio.lowlevel.current_token()
+            self._thread = threading.Thread(
+                target=self._read, args=(token,), name="memspace-mcp-stdin", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    async def __anext__(self) -> str:
+        try:
+            return await self._receive.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError):
+            raise StopAsyncIteration from None
+
+    def close(self) -> None:
+        """End the iteration now (on the event loop thread); the reader thread is abandoned."""
+        self._send.close()
+
+    def _read(self, token: anyio.lowlevel.EventLoopToken) -> None:
+        pending = b""
+        try:
+            while True:
+                chunk = os.read(self._fd, _CHUNK)
+                if not chunk:
+                    break
+                *complete, pending = (pending + chunk).split(b"\n")
+                for line in complete:
+                    anyio.from_thread.run(self._send.send, _decode(line), token=token)
+            if pending:
+                anyio.from_thread.run(self._send.send, _decode(pending), token=token)
+            anyio.from_thread.run_sync(self._send.close, token=token)
+        except (OSError, RuntimeError, anyio.BrokenResourceError, anyio.ClosedResourceError):
+            # stdin failed, the iteration was closed, or the event loop is gone: nothing to feed.
+            pass
+
+
+def _decode(line: bytes) -> str:
+    return line.decode("utf-8", errors="replace") + "\n"
