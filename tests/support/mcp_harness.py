@@ -38,6 +38,7 @@ from mcp.shared.message import SessionMessage
 from .background import BackgroundProcess
 
 __all__ = [
+    "EXIT_TIMEOUT",
     "SERVER",
     "HttpServer",
     "StdioServer",
@@ -73,7 +74,9 @@ def text_of(result: mcp_types.CallToolResult) -> tuple[str, bool]:
 
 
 @asynccontextmanager
-async def connect_stdio(env: Mapping[str, str], errlog: Path, *, mode: str = "legacy") -> AsyncIterator[Client]:
+async def connect_stdio(
+    env: Mapping[str, str], errlog: Path, *, mode: str = "legacy"
+) -> AsyncIterator[Client]:
     """The SDK's stdio transport starting ``python -m memspace mcp`` with ``env``."""
     params = StdioServerParameters(command=SERVER[0], args=SERVER[1:], env=dict(env))
     with errlog.open("a") as log:
@@ -94,22 +97,29 @@ async def connect_http(url: str, token: str | None, *, mode: str = "legacy") -> 
 
 
 class HttpServer(BackgroundProcess):
-    """``memspace mcp --http 127.0.0.1:0`` with ``env``; ``url`` is what it printed."""
+    """``memspace [args] mcp --http 127.0.0.1:0 [extra]`` with ``env``; ``url`` is what it printed."""
 
     label = "memspace mcp --http"
 
     def __init__(
-        self, env: Mapping[str, str], log_dir: Path, *, args: Sequence[str] = (), startup_timeout: float = 60.0
+        self,
+        env: Mapping[str, str],
+        log_dir: Path,
+        *,
+        args: Sequence[str] = (),
+        extra: Sequence[str] = (),
+        startup_timeout: float = 60.0,
     ) -> None:
         super().__init__(startup_timeout)
         self.env = dict(env)
         self.args = list(args)
+        self.extra = list(extra)
         self.log_dir = log_dir
         self.url = ""
 
     def start(self) -> Self:
         self._launch(
-            [*SERVER[:3], *self.args, "mcp", "--http", "127.0.0.1:0"],
+            [*SERVER[:3], *self.args, "mcp", "--http", "127.0.0.1:0", *self.extra],
             self.log_dir / "http-server.log",
             env=self.env,
         )
@@ -145,11 +155,12 @@ class HttpServer(BackgroundProcess):
 
 
 class StdioServer:
-    """``python -m memspace mcp`` as a child process whose pipes carry an MCP client's messages."""
+    """``python -m memspace mcp [args]`` as a child process whose pipes carry an MCP client's messages."""
 
-    def __init__(self, env: Mapping[str, str], errlog: Path) -> None:
+    def __init__(self, env: Mapping[str, str], errlog: Path, *, args: Sequence[str] = ()) -> None:
         self.env = dict(env)
         self.errlog = errlog
+        self.args = list(args)
         self.process: Process | None = None
 
     @property
@@ -162,7 +173,7 @@ class StdioServer:
         """Start the server and connect; leaving closes the client's side only (see :meth:`wait`)."""
         with self.errlog.open("ab") as log:
             self.process = await anyio.open_process(
-                SERVER, env=self.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log
+                [*SERVER, *self.args], env=self.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log
             )
             async with Client(_pipes(self.process), mode=mode) as client:
                 yield client

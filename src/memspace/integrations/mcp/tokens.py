@@ -98,11 +98,9 @@ class TokenTable:
             raise ConfigError(
                 f'{where} must be a JSON object {{"tokens": {{"<token>": {{"namespace": ...}}}}}}.'
             )
-        entries = [
-            (token, _grant(f"token {n}", spec)) for n, (token, spec) in enumerate(data["tokens"].items(), 1)
-        ]
+        specs = enumerate(data["tokens"].items(), 1)
         try:
-            return cls(entries)
+            return cls((token, _grant(f"token {n}", spec)) for n, (token, spec) in specs)
         except ConfigError as error:
             raise ConfigError(f"{where}: {error}") from None
 

@@ -1,0 +1,319 @@
+"""Long calls over MCP: progress notifications, a client that cancels, and a server that is
+told to stop (SIGTERM, Ctrl-C) while a folder rename is half-way. Real server processes, the
+real mcp client, real files."""
+
+from __future__ import annotations
+
+import os
+import pty
+import signal
+import subprocess
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio
+import pytest
+from mcp.client import Client
+from mcp.shared.dispatcher import ProgressFnT
+
+from .support.mcp_harness import (
+    EXIT_TIMEOUT,
+    SERVER,
+    HttpServer,
+    StdioServer,
+    connect_http,
+    connect_stdio,
+    server_environ,
+    text_of,
+)
+
+TOKEN = "lifecycle-token-0123456789"
+TIMEOUT = 180  # a safety net: these tests take seconds
+FEW = 300  # files: enough for a stream of progress notifications
+MANY = 2000  # files: a rename that takes a second or more, so a test can act while it runs
+
+
+def local_env(tmp_path: Path, **env: str) -> dict[str, str]:
+    return server_environ(
+        MEMORY_TOOL_BACKEND="local",
+        MEMORY_TOOL_LOCAL_DIR=str(tmp_path / "mem"),
+        MEMSPACE_MCP_TOKEN=TOKEN,
+        **env,
+    )
+
+
+def make_folder(tmp_path: Path, name: str, count: int) -> dict[str, str]:
+    """``count`` files in /``name`` of the default namespace, written straight to disk."""
+    folder = tmp_path / "mem" / "default" / name
+    folder.mkdir(parents=True)
+    contents = {f"f{i:04}.md": f"file {i}\n" for i in range(count)}
+    for file_name, text in contents.items():
+        (folder / file_name).write_text(text)
+    return contents
+
+
+def files_in(tmp_path: Path, name: str) -> dict[str, str]:
+    folder = tmp_path / "mem" / "default" / name
+    return {p.name: p.read_text() for p in folder.iterdir()} if folder.exists() else {}
+
+
+Progress = list[tuple[float, float | None]]
+
+
+def recorder(seen: Progress) -> ProgressFnT:
+    async def record(progress: float, total: float | None, message: str | None) -> None:
+        seen.append((progress, total))
+
+    return record
+
+
+# -- progress ----------------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def client_for(transport: str, tmp_path: Path) -> AsyncIterator[Client]:
+    if transport == "stdio":
+        async with connect_stdio(local_env(tmp_path), tmp_path / "server.log") as client:
+            yield client
+    else:
+        with HttpServer(local_env(tmp_path), tmp_path) as server:
+            async with connect_http(server.url, TOKEN, mode="auto") as client:
+                yield client
+
+
+@pytest.mark.parametrize("transport", ["stdio", "http-2026"])
+def test_folder_rename_delete_and_clear_report_progress_to_the_client(transport: str, tmp_path: Path) -> None:
+    make_folder(tmp_path, "big", FEW)
+    make_folder(tmp_path, "other", 5)
+    renamed: Progress = []
+    deleted: Progress = []
+    cleared: Progress = []
+
+    async def main() -> list[tuple[str, bool]]:
+        with anyio.fail_after(TIMEOUT):
+            async with client_for(transport, tmp_path) as client:
+                return [
+                    text_of(
+                        await client.call_tool(
+                            "memory_rename",
+                            {"old_path": "/big", "new_path": "/moved"},
+                            progress_callback=recorder(renamed),
+                        )
+                    ),
+                    text_of(
+                        await client.call_tool(
+                            "memory_delete", {"path": "/moved"}, progress_callback=recorder(deleted)
+                        )
+                    ),
+                    text_of(
+                        await client.call_tool("memory_clear_all", {}, progress_callback=recorder(cleared))
+                    ),
+                ]
+
+    results = anyio.run(main)
+
+    assert results == [
+        ("Renamed directory /big to /moved (300 files).", False),
+        ("Deleted directory /moved and the 300 files in it.", False),
+        ("Cleared the memory workspace: deleted 5 files.", False),
+    ]
+    assert renamed and renamed[-1] == (FEW, FEW)
+    assert {total for _, total in renamed} == {FEW}
+    assert [done for done, _ in renamed] == sorted(done for done, _ in renamed)
+    assert deleted and deleted[-1] == (FEW, FEW)
+    assert cleared and cleared[-1] == (5, 5)
+
+
+# -- cancellation ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("transport", ["stdio", "http", "http-2026"])
+def test_a_cancelled_folder_rename_still_completes_and_the_server_keeps_serving(
+    transport: str, tmp_path: Path
+) -> None:
+    contents = make_folder(tmp_path, "big", MANY)
+    seen_at_cancel: Progress = []
+
+    async def rename_then_cancel(client: Client) -> tuple[str, bool]:
+        await client.list_tools()
+        with anyio.CancelScope() as scope:
+
+            async def cancel_once_under_way(
+                progress: float, total: float | None, message: str | None
+            ) -> None:
+                if not seen_at_cancel and total and progress < total:
+                    seen_at_cancel.append((progress, total))
+                    scope.cancel()
+
+            await client.call_tool(
+                "memory_rename",
+                {"old_path": "/big", "new_path": "/moved"},
+                progress_callback=cancel_once_under_way,
+            )
+        assert scope.cancelled_caught, "the rename ended before the client could cancel it"
+        # The server keeps serving: the next call is answered.
+        return text_of(
+            await client.call_tool("memory_create_update", {"path": "/after.md", "file_text": "ok"})
+        )
+
+    async def over_stdio() -> tuple[tuple[str, bool], int]:
+        server = StdioServer(local_env(tmp_path), tmp_path / "server.log")
+        with anyio.fail_after(TIMEOUT):
+            async with server.client() as client:
+                answer = await rename_then_cancel(client)
+            # End of input: the server exits once the cancelled rename has finished.
+            return answer, await server.wait()
+
+    async def over_http(server: HttpServer) -> tuple[str, bool]:
+        with anyio.fail_after(TIMEOUT):
+            async with connect_http(
+                server.url, TOKEN, mode="legacy" if transport == "http" else "auto"
+            ) as client:
+                return await rename_then_cancel(client)
+
+    if transport == "stdio":
+        answer, code = anyio.run(over_stdio)
+    else:
+        with HttpServer(local_env(tmp_path), tmp_path) as http:
+            answer = anyio.run(over_http, http)
+            code = http.signal_and_wait(signal.SIGTERM)  # waits for the rename, then exits
+
+    assert answer == ("Created /after.md (1 line, 2 bytes).", False)
+    assert code == 0
+    assert seen_at_cancel and seen_at_cancel[0][0] < MANY
+    assert files_in(tmp_path, "moved") == contents
+    assert files_in(tmp_path, "big") == {}
+
+
+# -- stopping the server -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+def test_sigterm_during_a_folder_rename_lets_it_finish_answer_and_exit_0(
+    transport: str, tmp_path: Path
+) -> None:
+    contents = make_folder(tmp_path, "big", MANY)
+    signalled: Progress = []
+
+    async def rename_and_signal(client: Client, pid: int) -> tuple[str, bool]:
+        # As clients do, list the tools first (the SDK client otherwise lists them after a
+        # call, to check its result, and the server has stopped by then).
+        await client.list_tools()
+
+        async def signal_once_under_way(progress: float, total: float | None, message: str | None) -> None:
+            if not signalled and total and progress < total:
+                signalled.append((progress, total))
+                os.kill(pid, signal.SIGTERM)
+
+        result = await client.call_tool(
+            "memory_rename",
+            {"old_path": "/big", "new_path": "/moved"},
+            progress_callback=signal_once_under_way,
+        )
+        return text_of(result)
+
+    async def over_stdio() -> tuple[tuple[str, bool], int]:
+        server = StdioServer(local_env(tmp_path), tmp_path / "server.log")
+        with anyio.fail_after(TIMEOUT):
+            async with server.client() as client:
+                answer = await rename_and_signal(client, server.pid)
+            return answer, await server.wait()
+
+    async def over_http(server: HttpServer) -> tuple[str, bool]:
+        with anyio.fail_after(TIMEOUT):
+            async with connect_http(server.url, TOKEN, mode="auto") as client:
+                return await rename_and_signal(client, server.pid)
+
+    if transport == "stdio":
+        answer, code = anyio.run(over_stdio)
+        log = (tmp_path / "server.log").read_text()
+    else:
+        with HttpServer(local_env(tmp_path), tmp_path) as http:
+            answer = anyio.run(over_http, http)
+            code = http.wait()
+            log = http.log()
+
+    assert signalled and signalled[0][0] < MANY
+    assert answer == ("Renamed directory /big to /moved (2,000 files).", False)
+    assert code == 0
+    assert "Traceback" not in log
+    assert files_in(tmp_path, "moved") == contents
+    assert files_in(tmp_path, "big") == {}
+
+
+def test_a_stop_that_outlasts_the_grace_period_exits_1_with_one_error_line(tmp_path: Path) -> None:
+    make_folder(tmp_path, "big", MANY)
+    env = local_env(tmp_path)
+    server = StdioServer(env, tmp_path / "server.log", args=["--grace", "0"])
+
+    async def main() -> int:
+        with anyio.fail_after(TIMEOUT):
+            async with server.client() as client, anyio.create_task_group() as tg:
+                await client.list_tools()
+
+                async def signal_once_under_way(
+                    progress: float, total: float | None, message: str | None
+                ) -> None:
+                    if total and progress < total:
+                        os.kill(server.pid, signal.SIGTERM)
+                        tg.cancel_scope.cancel()  # the answer will not come: stop waiting for it
+
+                tg.start_soon(
+                    lambda: client.call_tool(
+                        "memory_rename",
+                        {"old_path": "/big", "new_path": "/moved"},
+                        progress_callback=signal_once_under_way,
+                    )
+                )
+            return await server.wait()
+
+    code = anyio.run(main)
+
+    assert code == 1
+    lines = (tmp_path / "server.log").read_text().splitlines()
+    assert lines == [
+        "error: stopped while 1 tool call was still running (waited up to 0 s); "
+        "a folder rename that was cut short finishes when it is run again"
+    ]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_at_a_terminal_it_says_what_it_waits_for_and_stops_cleanly(
+    sig: signal.Signals, tmp_path: Path
+) -> None:
+    terminal, terminal_side = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            SERVER,
+            stdin=terminal_side,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=server_environ(MEMORY_TOOL_BACKEND="memory"),
+        )
+        os.close(terminal_side)
+        assert process.stderr is not None
+        notice = process.stderr.readline().decode()  # printed once signals are handled
+        process.send_signal(sig)
+        out, err = process.communicate(timeout=EXIT_TIMEOUT)
+    finally:
+        os.close(terminal)
+
+    assert notice == (
+        "memspace mcp: waiting for an MCP client on stdin (an MCP client such as Claude Desktop starts "
+        "this command itself; --http serves over HTTP); press Ctrl-C to stop\n"
+    )
+    assert process.returncode == 0
+    assert out == b""
+    assert err == b""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_over_http_it_prints_its_url_and_stops_cleanly(sig: signal.Signals, tmp_path: Path) -> None:
+    with HttpServer(local_env(tmp_path), tmp_path) as server:
+        code = server.signal_and_wait(sig)
+        log = server.log()
+
+    assert code == 0
+    assert log == f"memspace mcp: serving MCP at {server.url} (1 token); press Ctrl-C to stop\n"
+    assert server.url.startswith("http://127.0.0.1:") and server.url.endswith("/mcp")
