@@ -17,6 +17,10 @@ import pytest
 from mcp.client import Client
 from mcp.shared.dispatcher import ProgressFnT
 
+from memspace import MemoryTools
+from memspace.integrations.mcp import build_server
+from memspace.integrations.mcp.calls import InFlight
+
 from .support.mcp_harness import (
     EXIT_TIMEOUT,
     SERVER,
@@ -317,3 +321,28 @@ def test_over_http_it_prints_its_url_and_stops_cleanly(sig: signal.Signals, tmp_
     assert code == 0
     assert log == f"memspace mcp: serving MCP at {server.url} (1 token); press Ctrl-C to stop\n"
     assert server.url.startswith("http://127.0.0.1:") and server.url.endswith("/mcp")
+
+
+def test_a_server_that_is_stopping_refuses_new_calls_but_still_lists_its_tools() -> None:
+    tools = MemoryTools.from_config({"memory_tool_backend": "memory"})
+    calls = InFlight()
+    server = build_server(tools, calls=calls)
+
+    async def main() -> tuple[int, tuple[str, bool], tuple[str, bool]]:
+        with anyio.fail_after(TIMEOUT):
+            # The mcp client connected to the server object in-process.
+            async with Client(server) as client:
+                before = text_of(
+                    await client.call_tool("memory_create_update", {"path": "/a.md", "file_text": "a"})
+                )
+                calls.close()  # what the first SIGTERM or Ctrl-C does
+                listed = len((await client.list_tools()).tools)
+                after = text_of(await client.call_tool("memory_delete", {"path": "/a.md"}))
+                return listed, before, after
+
+    listed, before, (text, is_error) = anyio.run(main)
+
+    assert before == ("Created /a.md (1 line, 1 byte).", False)
+    assert listed == 7
+    assert is_error and text.startswith("The memory server is shutting down and takes no new calls")
+    assert tools.workspace.read("/a.md").text == "a"

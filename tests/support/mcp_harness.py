@@ -75,10 +75,10 @@ def text_of(result: mcp_types.CallToolResult) -> tuple[str, bool]:
 
 @asynccontextmanager
 async def connect_stdio(
-    env: Mapping[str, str], errlog: Path, *, mode: str = "legacy"
+    env: Mapping[str, str], errlog: Path, *, mode: str = "legacy", command: Sequence[str] = SERVER
 ) -> AsyncIterator[Client]:
-    """The SDK's stdio transport starting ``python -m memspace mcp`` with ``env``."""
-    params = StdioServerParameters(command=SERVER[0], args=SERVER[1:], env=dict(env))
+    """The SDK's stdio transport starting ``command`` (``python -m memspace mcp``) with ``env``."""
+    params = StdioServerParameters(command=command[0], args=list(command[1:]), env=dict(env))
     with errlog.open("a") as log:
         async with Client(stdio_client(params, errlog=log), mode=mode) as client:
             yield client

@@ -73,17 +73,21 @@ def serve_http(
         serve_http({"memory_tool_backend": "local"}, tokens=tokens, port=8000, on_listening=print)
     """
     config = dict(agent_config or {})
-    with MemoryTools.from_config(config) as base, _listen(host, port) as sock:
-        by_label = _tools_by_grant(base, config, tokens)
-        calls = InFlight()
-        shutdown = Shutdown(calls, grace)
-        server = build_server(_tools_for(by_label), calls=calls)
-        manager = StreamableHTTPSessionManager(app=server, security_settings=_dns_rebinding_guard(host))
-        app = _OpenRequests(_app(manager, tokens))
-        url = f"http://{_url_host(host)}:{sock.getsockname()[1]}{ENDPOINT_PATH}"
-        ready = (lambda: on_listening(url)) if on_listening is not None else None
-        anyio.run(_serve, app, manager, sock, shutdown, ready)
-        shutdown.check()
+    base = MemoryTools.from_config(config)
+    calls = InFlight()
+    shutdown = Shutdown(calls, grace)
+    try:
+        with _listen(host, port) as sock:
+            server = build_server(_tools_for(_tools_by_grant(base, config, tokens)), calls=calls)
+            manager = StreamableHTTPSessionManager(app=server, security_settings=_dns_rebinding_guard(host))
+            app = _OpenRequests(_app(manager, tokens))
+            url = f"http://{_url_host(host)}:{sock.getsockname()[1]}{ENDPOINT_PATH}"
+            ready = (lambda: on_listening(url)) if on_listening is not None else None
+            anyio.run(_serve, app, manager, sock, shutdown, ready)
+    finally:
+        if not calls.running:  # after a forced stop, calls still use the store: leave it open
+            base.close()
+    shutdown.check()
 
 
 async def _serve(

@@ -49,11 +49,15 @@ def serve_stdio(
     """
     from memspace.tools import MemoryTools
 
-    with MemoryTools.from_config(dict(agent_config or {})) as tools:
-        calls = InFlight()
-        shutdown = Shutdown(calls, grace)
+    tools = MemoryTools.from_config(dict(agent_config or {}))
+    calls = InFlight()
+    shutdown = Shutdown(calls, grace)
+    try:
         anyio.run(_serve, build_server(tools, calls=calls), shutdown, on_ready)
-        shutdown.check()
+    finally:
+        if not calls.running:  # after a forced stop, calls still use the store: leave it open
+            tools.close()
+    shutdown.check()
 
 
 async def _serve(server: Server[Any], shutdown: Shutdown, on_ready: Callable[[], None] | None) -> None:
