@@ -71,6 +71,8 @@ class Shutdown:
                 async for _ in signals:
                     break
             self.forced.set()
+            async for _ in signals:
+                pass  # the stop is forced already; more signals change nothing
 
     async def drain(self, *also: Callable[[], Awaitable[None]]) -> bool:
         """Wait until no call runs (and each of ``also`` returned), or the stop is forced.

@@ -5,7 +5,9 @@ The server runs until the client closes stdin, or until SIGTERM or Ctrl-C (see
 and returns. A call the client cancelled still runs to its end first.
 
 stdin is read by a daemon thread rather than the usual worker thread: a read from a terminal
-may never return (nobody types), and a stop must not wait for it.
+may never return (nobody types), and a stop must not wait for it. The stop ends the input only
+once every request read has been answered (or cancelled by the client), since the end of the
+input cancels whatever the server is still doing.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping
+from types import TracebackType
 from typing import Any, cast
 
 import anyio
@@ -20,6 +23,17 @@ import anyio.from_thread
 import anyio.lowlevel
 from mcp.server import Server
 from mcp.server.stdio import stdio_server
+from mcp.shared._stream_protocols import WriteStream
+from mcp.shared.jsonrpc_dispatcher import cancelled_request_id_from_params
+from mcp.shared.message import SessionMessage
+from mcp_types import (
+    JSONRPCError,
+    JSONRPCNotification,
+    JSONRPCRequest,
+    JSONRPCResponse,
+    RequestId,
+    jsonrpc_message_adapter,
+)
 
 from memspace.integrations.mcp.calls import InFlight
 from memspace.integrations.mcp.server import build_server
@@ -61,7 +75,8 @@ def serve_stdio(
 
 
 async def _serve(server: Server[Any], shutdown: Shutdown, on_ready: Callable[[], None] | None) -> None:
-    lines = _StdinLines(0)
+    exchange = _Exchange()
+    lines = _StdinLines(0, exchange)
     async with anyio.create_task_group() as watchers:
         await watchers.start(shutdown.watch_signals)
         if on_ready is not None:
@@ -71,14 +86,15 @@ async def _serve(server: Server[Any], shutdown: Shutdown, on_ready: Callable[[],
 
         async def close_input_once_drained() -> None:
             await shutdown.requested.wait()
-            await shutdown.drain()
-            # End of input: the server answers what it has handled, then returns.
-            # Anything still running at this point (forced stop) is cancelled.
+            await shutdown.drain(exchange.wait_answered)
+            # End of input: the server returns. Anything still running at this point (a
+            # forced stop) is cancelled; its worker thread runs on.
             lines.close()
 
         async with stdio_server(stdin=stdin) as (read_stream, write_stream), anyio.create_task_group() as tg:
             tg.start_soon(close_input_once_drained)
-            await server.run(read_stream, write_stream, server.create_initialization_options())
+            answers = _Answers(write_stream, exchange)
+            await server.run(read_stream, answers, server.create_initialization_options())
             tg.cancel_scope.cancel()
         # The client left (or the stop was forced): calls it cancelled may still be running.
         await shutdown.drain()
@@ -88,8 +104,9 @@ async def _serve(server: Server[Any], shutdown: Shutdown, on_ready: Callable[[],
 class _StdinLines:
     """The lines of a file descriptor, as an async iterator fed by a daemon thread."""
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, exchange: _Exchange) -> None:
         self._fd = fd
+        self._exchange = exchange
         self._send, self._receive = anyio.create_memory_object_stream[str](16)
         self._thread: threading.Thread | None = None
 
@@ -104,9 +121,11 @@ class _StdinLines:
 
     async def __anext__(self) -> str:
         try:
-            return await self._receive.receive()
+            line = await self._receive.receive()
         except (anyio.EndOfStream, anyio.ClosedResourceError):
             raise StopAsyncIteration from None
+        self._exchange.received(line)
+        return line
 
     def close(self) -> None:
         """End the iteration now (on the event loop thread); the reader thread is abandoned."""
@@ -132,3 +151,60 @@ class _StdinLines:
 
 def _decode(line: bytes) -> str:
     return line.decode("utf-8", errors="replace") + "\n"
+
+
+class _Exchange:
+    """The requests read from the client and not answered yet."""
+
+    def __init__(self) -> None:
+        self._open: set[RequestId] = set()
+        self._changed = anyio.Event()
+
+    def received(self, line: str) -> None:
+        try:
+            # Read as the SDK reads it: a line it cannot read gets no answer, so is not owed one.
+            message = jsonrpc_message_adapter.validate_json(line, by_name=False)
+        except ValueError:
+            return
+        if isinstance(message, JSONRPCRequest):
+            self._open.add(message.id)
+        elif isinstance(message, JSONRPCNotification) and message.method == "notifications/cancelled":
+            self._settle(cancelled_request_id_from_params(message.params))  # never answered
+
+    def answered(self, item: SessionMessage) -> None:
+        if isinstance(item.message, JSONRPCResponse | JSONRPCError):
+            self._settle(item.message.id)
+
+    async def wait_answered(self) -> None:
+        while self._open:
+            await self._changed.wait()
+
+    def _settle(self, request_id: RequestId | None) -> None:
+        if request_id in self._open:
+            self._open.discard(request_id)
+            self._changed.set()
+            self._changed = anyio.Event()
+
+
+class _Answers:
+    """The server's write stream, telling the exchange of each answer handed to stdout."""
+
+    def __init__(self, inner: WriteStream[SessionMessage], exchange: _Exchange) -> None:
+        self._inner = inner
+        self._exchange = exchange
+
+    async def send(self, item: SessionMessage, /) -> None:
+        await self._inner.send(item)
+        self._exchange.answered(item)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def __aenter__(self) -> _Answers:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool | None:
+        await self.aclose()
+        return None
