@@ -87,8 +87,8 @@ def mcp(
                 on_listening=lambda url: _say(f"serving MCP at {url} ({count}); press Ctrl-C to stop"),
             )
     except server.CallsStillRunningError as error:
-        # The calls still running are in threads that a normal exit would wait for: exit now,
-        # as the grace period promised.
+        # A normal exit would wait for the worker threads a folder rename copies with (Python
+        # joins them at exit): exit now, as the grace period promised.
         _print_error(str(error))
         sys.stdout.flush()
         os._exit(1)

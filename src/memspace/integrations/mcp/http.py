@@ -66,8 +66,9 @@ def serve_http(
     ``agent_config`` and the environment configure the store, as for ``MemoryTools.from_config``;
     each token in ``tokens`` is served in the namespace it grants (read-only if it says so, or
     if the server is). ``on_listening(url)`` is called once the server takes requests and
-    handles signals (``port=0`` picks a free port). Returns after SIGTERM/SIGINT once the calls in flight have ended;
-    raises ``CallsStillRunningError`` if some were still running when the stop was forced.
+    handles signals (``port=0`` picks a free port). Returns after SIGTERM/SIGINT once the
+    calls in flight have ended; raises ``CallsStillRunningError`` if some were still running
+    when the stop was forced.
 
         tokens = TokenTable.single(os.environ["MEMSPACE_MCP_TOKEN"], namespace="alice")
         serve_http({"memory_tool_backend": "local"}, tokens=tokens, port=8000, on_listening=print)
@@ -124,9 +125,10 @@ async def _serve(
             web.force_exit = True
         with anyio.move_on_after(_CLOSE_TIMEOUT):
             await stopped.wait()
-        web.force_exit = True
-        await stopped.wait()
-        tg.cancel_scope.cancel()
+        web.force_exit = True  # stop waiting for connections that would not close
+        with anyio.move_on_after(_CLOSE_TIMEOUT):
+            await stopped.wait()
+        tg.cancel_scope.cancel()  # the signal watcher, and uvicorn if it is still stuck
 
 
 class _Uvicorn(uvicorn.Server):
