@@ -15,7 +15,7 @@ import anyio
 import pytest
 
 from memspace.errors import ConfigError
-from memspace.integrations.mcp import TokenTable
+from memspace.integrations.mcp import TokenTable, parse_address
 
 from .support.mcp_harness import SERVER, HttpServer, connect_http, server_environ, text_of
 
@@ -341,3 +341,23 @@ def test_a_malformed_tokens_file_is_a_clear_error_that_never_shows_a_token(
 def test_a_missing_tokens_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"cannot read the tokens file .*nope\.json: No such file"):
         TokenTable.from_file(tmp_path / "nope.json")
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("8000", ("127.0.0.1", 8000)),
+        (":8000", ("127.0.0.1", 8000)),
+        ("0.0.0.0:9000", ("0.0.0.0", 9000)),
+        ("localhost:0", ("localhost", 0)),
+        ("[::1]:8000", ("::1", 8000)),
+    ],
+)
+def test_an_address_without_a_host_means_loopback(address: str, expected: tuple[str, int]) -> None:
+    assert parse_address(address) == expected
+
+
+@pytest.mark.parametrize("address", ["::1:8000", "host:", "host:99999", "host:-1", ""])
+def test_a_malformed_address_is_a_clear_error(address: str) -> None:
+    with pytest.raises(ConfigError, match="HOST:PORT"):
+        parse_address(address)
