@@ -13,6 +13,7 @@ stdio or streamable HTTP, driven by the ``mcp`` package's own ``Client``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -181,10 +182,25 @@ class StdioServer:
     async def wait(self) -> int:
         """Close the server's stdin (end of input) and return its exit code."""
         assert self.process is not None
-        if self.process.stdin is not None:
-            await self.process.stdin.aclose()
+        process = self.process
+        if process.stdin is not None:
+            await process.stdin.aclose()
+
+        async def drain_stdout() -> None:
+            # Whatever the server still writes, so that a full pipe never holds up its exit.
+            if process.stdout is not None:
+                with contextlib.suppress(
+                    anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError
+                ):
+                    while True:
+                        await process.stdout.receive()
+
         with anyio.fail_after(EXIT_TIMEOUT):
-            return await self.process.wait()
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(drain_stdout)
+                code = await process.wait()
+        await process.aclose()  # its pipes, before the event loop that owns them ends
+        return code
 
 
 @asynccontextmanager
@@ -202,7 +218,10 @@ async def _pipes(process: Process) -> AsyncIterator[TransportStreams]:
                 *lines, buffer = (buffer + chunk).split("\n")
                 for line in lines:
                     message = mcp_types.jsonrpc_message_adapter.validate_json(line, by_name=False)
-                    await to_client.send(SessionMessage(message))
+                    try:
+                        await to_client.send(SessionMessage(message))
+                    except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                        return  # the client has left; StdioServer.wait() drains the rest
 
     async def pump_in() -> None:
         async with from_client:

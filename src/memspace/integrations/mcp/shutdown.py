@@ -31,15 +31,19 @@ DEFAULT_GRACE = 30.0
 
 
 class CallsStillRunningError(MemspaceError):
-    """The server stopped while tool calls were still running (forced, or out of grace)."""
+    """The server stopped while tool calls were still running (forced, or out of grace).
 
-    def __init__(self, running: int, grace: float) -> None:
-        calls = "1 tool call was" if running == 1 else f"{running} tool calls were"
+    ``waited`` is the grace period that ran out, or None if a second signal forced the stop.
+    """
+
+    def __init__(self, running: int, waited: float | None) -> None:
+        calls = "1 tool call" if running == 1 else f"{running} tool calls"
+        why = f"after waiting {waited:g} s for" if waited is not None else "at a second signal, with"
         super().__init__(
-            f"stopped while {calls} still running (waited up to {grace:g} s); "
-            "a folder rename that was cut short finishes when it is run again"
+            f"stopped {why} {calls} still running; a folder rename cut short finishes when it is run again"
         )
         self.running = running
+        self.waited = waited
 
 
 class Shutdown:
@@ -50,6 +54,7 @@ class Shutdown:
         self.grace = grace
         self.requested = anyio.Event()
         self.forced = anyio.Event()
+        self.by_signal = False  # forced by a second signal rather than by the grace period
 
     def request(self) -> None:
         """Stop taking new calls; the transport closes once the running ones end."""
@@ -69,6 +74,7 @@ class Shutdown:
             self.request()
             with anyio.move_on_after(self.grace):
                 async for _ in signals:
+                    self.by_signal = True
                     break
             self.forced.set()
             async for _ in signals:
@@ -98,4 +104,4 @@ class Shutdown:
     def check(self) -> None:
         """Raise :class:`CallsStillRunningError` if calls are still running."""
         if self.calls.running:
-            raise CallsStillRunningError(self.calls.running, self.grace)
+            raise CallsStillRunningError(self.calls.running, None if self.by_signal else self.grace)
