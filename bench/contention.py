@@ -17,7 +17,7 @@ import multiprocessing
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
@@ -26,51 +26,16 @@ from typing import Any
 from tests.support.seaweed import SeaweedServer
 
 from bench.common import BenchError, Stats, fmt_ms, fmt_ratio, markdown_table, progress
+from bench.counting import CountingStore
 from bench.s3_ops import raw_store, s3_environ
 from memspace import MemoryTools
 from memspace.config import Settings
-from memspace.storage.base import Blob, ObjectInfo, ObjectNotFound, PreconditionFailed, PutMode, Store
 from memspace.storage.registry import open_store
 
 __all__ = ["CountingStore", "Outcome", "contention_table", "measure_contention", "measure_series", "run"]
 
 PATH = "/log.md"
 HEADER = "# appended by the contention benchmark"
-
-
-class CountingStore:
-    """A pass-through Store counting PUT attempts and the conflicts among them."""
-
-    def __init__(self, inner: Store) -> None:
-        self.inner = inner
-        self.puts = 0
-        self.conflicts = 0
-        self.slowest_conflict = 0.0  # seconds until the store said "someone else won"
-
-    def get(self, key: str) -> Blob:
-        return self.inner.get(key)
-
-    def head(self, key: str) -> ObjectInfo:
-        return self.inner.head(key)
-
-    def put(self, key: str, data: bytes, *, mode: PutMode, write_ids: tuple[str, ...]) -> str:
-        self.puts += 1
-        start = time.perf_counter()
-        try:
-            return self.inner.put(key, data, mode=mode, write_ids=write_ids)
-        except (PreconditionFailed, ObjectNotFound):
-            self.conflicts += 1
-            self.slowest_conflict = max(self.slowest_conflict, time.perf_counter() - start)
-            raise
-
-    def delete(self, keys: Sequence[str]) -> None:
-        self.inner.delete(keys)
-
-    def list(self, prefix: str) -> Iterator[ObjectInfo]:
-        return self.inner.list(prefix)
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 @dataclass(frozen=True)
@@ -118,8 +83,7 @@ def worker(
     # Warm up outside the timed part: imports, the first connection, the first write.
     tools.call("memory_create_update", {"path": f"/warmup/{worker}.md", "file_text": "x", "mode": "append"})
     tools.call("memory_view", {"path": PATH})
-    store.puts = store.conflicts = 0
-    store.slowest_conflict = 0.0
+    store.reset()
     barrier.wait()
     started = time.monotonic()  # CLOCK_MONOTONIC: comparable across processes on one machine
     for i in range(count):

@@ -17,14 +17,14 @@ from pathlib import Path
 
 from tests.support.seaweed import SeaweedServer, find_weed
 
-from bench import contention, imports, local_ops, s3_ops
+from bench import contention, imports, local_ops, s3_ops, search
 from bench.common import progress
 
 __all__ = ["SECTIONS", "main"]
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
-SECTIONS = ("local", "s3", "contention", "imports")
+SECTIONS = ("local", "s3", "contention", "imports", "search")
 
 
 def _parser(prog: str) -> argparse.ArgumentParser:
@@ -144,7 +144,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "bench/run.py") -> in
         scratch = Path(tmp)
         parts = [_header(command, scratch)]
         print(parts[0] + "\n", flush=True)
-        server = _server(scratch) if "s3" in sections or "contention" in sections else None
+        server = _server(scratch) if {"s3", "contention", "search"} & set(sections) else None
         try:
             for section in sections:
                 progress(f"== {section}")
@@ -164,6 +164,8 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "bench/run.py") -> in
                         trials=1 if args.quick else 3,
                         raw_rounds=1 if args.quick else 3,
                     )
+                elif section == "search":
+                    text = search.run(scratch, server, quick=args.quick)
                 else:
                     text = imports.run(scratch, rounds=max(3, 20 // scale), warmup=2)
                 parts.append(text)

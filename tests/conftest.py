@@ -40,6 +40,10 @@ SEVEN_TOOLS = [
     "memory_rename",
     "memory_clear_all",
 ]
+# Offered by default after the seven, and left out with memory_tool_search=false.
+SEARCH_TOOLS = ["memory_search", "memory_find"]
+DEFAULT_TOOLS = SEVEN_TOOLS + SEARCH_TOOLS
+READ_ONLY_TOOLS = ["memory_view", *SEARCH_TOOLS]
 
 
 @pytest.fixture(scope="session")
@@ -81,11 +85,13 @@ def unique_prefix() -> str:
 
 
 @pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never pick up a developer's memspace or cloud settings by accident."""
+def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests never pick up a developer's memspace or cloud settings by accident,
+    and never write to the developer's cache folder (search caches go to a temp dir)."""
     for name in list(os.environ):
         if name.startswith(("MEMORY_TOOL_", "AWS_", "R2_")):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))
 
 
 @pytest.fixture(params=BACKENDS)
@@ -107,6 +113,7 @@ def make_tools(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> 
         server: SeaweedServer = request.getfixturevalue("seaweed")
         environ = s3_environ(server, backend)
         base["memory_tool_prefix"] = unique_prefix()
+        base["memory_tool_cache_dir"] = str(tmp_path / "cache")
 
     def make(**config: Any) -> MemoryTools:
         return MemoryTools.from_config({**base, **config}, store=store, environ=environ)

@@ -30,7 +30,7 @@ from memspace.agent import (
 from memspace.errors import ConfigError
 from memspace.tools import MemoryTools
 
-from .conftest import SEVEN_TOOLS, s3_environ, unique_prefix
+from .conftest import DEFAULT_TOOLS, s3_environ, unique_prefix
 from .support.model_server import (
     ModelServer,
     http_error,
@@ -285,7 +285,7 @@ def test_the_example_script_runs_end_to_end_against_the_loopback_server(
     assert agent_backend.read("/notes/ai_trends_2024.md") == SUMMARY
 
 
-def test_model_is_offered_the_seven_tools_and_the_workspace_instruction(
+def test_model_is_offered_the_memory_tools_and_the_workspace_instruction(
     server: ModelServer, agent_backend: Backend
 ) -> None:
     server.script(text("ok"))
@@ -294,7 +294,7 @@ def test_model_is_offered_the_seven_tools_and_the_workspace_instruction(
     run(agent, "hello")
 
     [request] = server.requests
-    assert request.tool_names == SEVEN_TOOLS
+    assert request.tool_names == DEFAULT_TOOLS
     system = request.system_text
     assert SEED_INSTRUCTION in system
     assert agent.memory_tools is not None
@@ -371,7 +371,7 @@ def test_user_tools_are_offered_next_to_the_memory_tools(server: ModelServer, ag
     result = run(agent, "count")
 
     offered = server.requests[0].tool_names
-    assert "word_count" in offered and "memory_view" in offered and len(offered) == 8
+    assert offered == ["word_count", *DEFAULT_TOOLS]
     assert result.tool_calls[0] == ToolCallRecord(
         name="word_count", args={"text": "three little words"}, result_text="3", is_error=False
     )

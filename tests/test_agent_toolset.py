@@ -25,6 +25,8 @@ import memspace
 from memspace.integrations.pydantic_ai import MemoryToolset, memory_toolset
 from memspace.tools import MemoryTools
 
+from .conftest import READ_ONLY_TOOLS
+
 Step = Sequence[tuple[str, dict[str, object] | str]] | str
 
 
@@ -182,13 +184,13 @@ def test_tools_are_offered_with_the_core_schemas(tools: MemoryTools) -> None:
         assert tool.sequential
 
 
-def test_read_only_workspace_offers_only_the_read_tool(config: dict[str, object]) -> None:
+def test_read_only_workspace_offers_only_the_read_tools(config: dict[str, object]) -> None:
     script = Script("ok")
     toolset = memory_toolset(config | {"memory_tool_read_only": True})
 
     PydanticAgent(script.model(), toolsets=[toolset]).run_sync("hi")
 
-    assert [tool.name for tool in script.infos[0].function_tools] == ["memory_view"]
+    assert [tool.name for tool in script.infos[0].function_tools] == READ_ONLY_TOOLS
     assert toolset.memory_tools.instructions in (script.infos[0].instructions or "")
 
 

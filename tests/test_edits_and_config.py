@@ -11,6 +11,8 @@ from memspace import AsyncWorkspace, MemoryTools, Settings, Workspace, edits
 from memspace.errors import ConfigError, EditError, IsADirectoryError, NotADirectoryError, NotFoundError
 from memspace.storage.memory import MemoryStore
 
+from .conftest import DEFAULT_TOOLS
+
 
 @pytest.mark.parametrize(
     ("text", "count"), [("", 0), ("a", 1), ("a\n", 1), ("a\nb", 2), ("a\n\n", 2), ("\n", 1)]
@@ -109,7 +111,7 @@ def test_other_agent_config_keys_are_ignored() -> None:
     tools = MemoryTools.from_config(
         {"memory_tool_backend": "memory", "max_steps": 50, "model": "x"}, environ={}
     )
-    assert len(tools.names) == 7
+    assert tools.names == DEFAULT_TOOLS
 
 
 # -- workspace API ---------------------------------------------------------------

@@ -19,7 +19,7 @@ from mcp.client import Client
 
 from memspace import MemoryTools
 
-from .conftest import SEVEN_TOOLS, s3_environ, unique_prefix
+from .conftest import DEFAULT_TOOLS, READ_ONLY_TOOLS, s3_environ, unique_prefix
 from .support.mcp_harness import HttpServer, connect_http, connect_stdio, server_environ, text_of
 from .support.seaweed import SeaweedServer
 
@@ -170,6 +170,8 @@ ANNOUNCED = {
     "memory_delete": ("Delete from memory", False, True, True),
     "memory_rename": ("Rename in memory", False, True, True),
     "memory_clear_all": ("Clear all memory", False, True, True),
+    "memory_search": ("Search memory", True, False, True),
+    "memory_find": ("Find memory files by name", True, False, True),
 }
 
 
@@ -218,7 +220,7 @@ def test_tools_arrive_with_titles_annotations_schemas_and_instructions(
 
     listed, instructions = anyio.run(main)
 
-    assert [tool.name for tool in listed] == SEVEN_TOOLS
+    assert [tool.name for tool in listed] == DEFAULT_TOOLS
     definitions = {
         d["name"]: d for d in MemoryTools.from_config({"memory_tool_backend": "memory"}).definitions("mcp")
     }
@@ -237,7 +239,7 @@ def test_tools_arrive_with_titles_annotations_schemas_and_instructions(
 
 
 @pytest.mark.parametrize("transport", ["stdio", "http-2026"])
-def test_read_only_server_offers_only_view_and_refuses_writes(transport: str, tmp_path: Path) -> None:
+def test_read_only_server_offers_only_the_read_tools_and_refuses_writes(transport: str, tmp_path: Path) -> None:
     notes = tmp_path / "mem" / "default"
     notes.mkdir(parents=True)
     (notes / "a.md").write_text("kept\n")
@@ -252,7 +254,7 @@ def test_read_only_server_offers_only_view_and_refuses_writes(transport: str, tm
 
     names, view, (text, is_error), instructions = anyio.run(main)
 
-    assert names == ["memory_view"]
+    assert names == READ_ONLY_TOOLS
     assert view == ("/a.md (1 line):\n     1\tkept", False)
     assert is_error and "read-only" in text
     assert (notes / "a.md").read_text() == "kept\n"

@@ -22,7 +22,7 @@ from typing import Any
 import anyio
 import pytest
 
-from .conftest import SEVEN_TOOLS, s3_environ, unique_prefix
+from .conftest import DEFAULT_TOOLS, s3_environ, unique_prefix
 from .support.mcp_harness import EXIT_TIMEOUT, connect_stdio, server_environ, text_of
 from .support.seaweed import SeaweedServer
 from .test_mcp_http import create_call, post
@@ -182,7 +182,7 @@ def test_the_stdio_commands_and_client_configurations_serve_the_tools(tmp_path: 
 
     assert done.returncode == 0 and done.stdout == b"" and done.stderr == b""
     for names, made in (desktop_tools, claude_tools):
-        assert names == SEVEN_TOOLS
+        assert names == DEFAULT_TOOLS
         assert made == ("Created /a.md (1 line, 1 byte).", False)
     assert (tmp_path / "desktop" / "default" / "a.md").read_text() == "a"
     assert (tmp_path / "agent-memories" / "default" / "a.md").read_text() == "a"

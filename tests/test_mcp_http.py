@@ -17,6 +17,7 @@ import pytest
 from memspace.errors import ConfigError
 from memspace.integrations.mcp import TokenTable, parse_address
 
+from .conftest import READ_ONLY_TOOLS
 from .support.mcp_harness import SERVER, HttpServer, connect_http, server_environ, text_of
 
 ALICE = "alice-token-7c1d9e0b5a4f"
@@ -166,7 +167,7 @@ def test_each_token_sees_only_its_own_namespace_and_never_appears_in_the_log(
     assert is_error and text.startswith("/secret.md does not exist")
     assert out["bob creates"] == ("Created /secret.md (1 line, 5 bytes).", False)
     assert out["bob clears"] == ("Cleared the memory workspace: deleted 1 file.", False)
-    assert out["reader tools"] == ["memory_view"]
+    assert out["reader tools"] == READ_ONLY_TOOLS
     assert "read-only" in out["reader instructions"]
     assert out["reader views"] == ("/secret.md (1 line):\n     1\talice's", False)
     for refused in ("reader deletes", "reader clears"):

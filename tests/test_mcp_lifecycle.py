@@ -21,6 +21,7 @@ from memspace import MemoryTools
 from memspace.integrations.mcp import build_server
 from memspace.integrations.mcp.calls import InFlight
 
+from .conftest import DEFAULT_TOOLS
 from .support.mcp_harness import (
     EXIT_TIMEOUT,
     SERVER,
@@ -350,6 +351,6 @@ def test_a_server_that_is_stopping_refuses_new_calls_but_still_lists_its_tools()
     listed, before, (text, is_error) = anyio.run(main)
 
     assert before == ("Created /a.md (1 line, 1 byte).", False)
-    assert listed == 7
+    assert listed == len(DEFAULT_TOOLS)
     assert is_error and text.startswith("The memory server is shutting down and takes no new calls")
     assert tools.workspace.read("/a.md").text == "a"

@@ -133,14 +133,14 @@ def test_2500_files_rename_then_clear(big_folder: MemoryTools) -> None:
 
 def test_sibling_prefixes_and_namespaces_sharing_a_name_prefix_never_touch(seaweed: SeaweedServer) -> None:
     env = s3_environ(seaweed)
-    root = unique_prefix()
-    team = tools_for({"memory_tool_backend": "s3", "memory_tool_prefix": root + "team"}, env)
-    team2 = tools_for({"memory_tool_backend": "s3", "memory_tool_prefix": root + "team2"}, env)
+    prefixes, namespaces = unique_prefix(), unique_prefix()
+    team = tools_for({"memory_tool_backend": "s3", "memory_tool_prefix": prefixes + "team"}, env)
+    team2 = tools_for({"memory_tool_backend": "s3", "memory_tool_prefix": prefixes + "team2"}, env)
     ns = tools_for(
-        {"memory_tool_backend": "s3", "memory_tool_prefix": root, "memory_tool_namespace": "team"}, env
+        {"memory_tool_backend": "s3", "memory_tool_prefix": namespaces, "memory_tool_namespace": "team"}, env
     )
     ns2 = tools_for(
-        {"memory_tool_backend": "s3", "memory_tool_prefix": root, "memory_tool_namespace": "team2"}, env
+        {"memory_tool_backend": "s3", "memory_tool_prefix": namespaces, "memory_tool_namespace": "team2"}, env
     )
     for tools in (team, team2, ns, ns2):
         tools.workspace.create("/a.md", "x")
@@ -148,6 +148,22 @@ def test_sibling_prefixes_and_namespaces_sharing_a_name_prefix_never_touch(seawe
         assert tools.call("memory_clear_all", {}).text.endswith("deleted 1 file.")
     assert team2.workspace.read("/a.md").text == "x"
     assert ns2.workspace.read("/a.md").text == "x"
+
+
+def test_a_workspace_nested_inside_another_is_never_cleared_by_the_outer_one(seaweed: SeaweedServer) -> None:
+    """Prefix P with namespace 'memories' is the folder that prefix P/memories/ puts its workspaces in."""
+    env = s3_environ(seaweed)
+    root = unique_prefix()
+    outer = tools_for(
+        {"memory_tool_backend": "s3", "memory_tool_prefix": root, "memory_tool_namespace": "memories"}, env
+    )
+    inner = tools_for({"memory_tool_backend": "s3", "memory_tool_prefix": root + "memories/"}, env)
+    inner.workspace.create("/tenant.md", "the inner workspace's file")
+    outer.workspace.create("/mine.md", "x")
+    result = outer.call("memory_clear_all", {})
+    assert result.is_error and "Another workspace lives inside this one" in result.text
+    assert inner.workspace.read("/tenant.md").text == "the inner workspace's file"
+    assert outer.workspace.read("/mine.md").text == "x"
 
 
 # -- configuration and failures ----------------------------------------------------------
@@ -254,6 +270,19 @@ def proxy(seaweed: SeaweedServer) -> Iterator[FaultProxy]:
 @pytest.fixture
 def faulty(proxy: FaultProxy, seaweed: SeaweedServer) -> Iterator[MemoryTools]:
     env = s3_environ(seaweed) | {"AWS_ENDPOINT_URL": proxy.endpoint}
+    # Versioning off: every request counted here is the tool's own (history's are counted apart).
+    tools = MemoryTools.from_config(
+        {"memory_tool_backend": "s3", "memory_tool_prefix": unique_prefix(), "memory_tool_versioning": False},
+        environ=env,
+    )
+    proxy.reset()
+    yield tools
+    proxy.reset()
+
+
+@pytest.fixture
+def faulty_versioned(proxy: FaultProxy, seaweed: SeaweedServer) -> Iterator[MemoryTools]:
+    env = s3_environ(seaweed) | {"AWS_ENDPOINT_URL": proxy.endpoint}
     tools = MemoryTools.from_config(
         {"memory_tool_backend": "s3", "memory_tool_prefix": unique_prefix()}, environ=env
     )
@@ -291,8 +320,7 @@ def test_persistent_server_errors_end_in_a_clear_error_after_bounded_retries(
     proxy.fail("GET", status=503, count=100)
     result = faulty.call("memory_view", {"path": "/a.md"})
     assert result.text == (
-        "The memory storage could not read: S3 kept answering HTTP 503 after retries. "
-        "Try again later or ask an operator."
+        "The memory storage could not read: S3 kept answering HTTP 503 after retries; try again later."
     )
     assert result.is_error
     assert proxy.counts() == {"GET": 6}  # 1 try + 5 retries, then the error
@@ -349,65 +377,88 @@ def test_lost_responses_of_str_replace_and_insert_apply_once(faulty: MemoryTools
     assert faulty.workspace.read("/a.md").text == "top\na\nb\nb2\n"
 
 
+# Uncontended requests per tool call: without history, and with it (versioning on, the default).
+# A LIST is an HTTP GET. With history, each write adds one PUT (its record), sent concurrently.
 REQUESTS_PER_TOOL = [
-    ("view a file", "memory_view", {"path": "/f.md"}, {"GET": 1}),
-    ("view the root", "memory_view", {"path": "/"}, {"GET": 1}),  # one LIST page (a GET)
-    ("view a folder", "memory_view", {"path": "/d"}, {"GET": 2}),  # GET (not a file) + LIST
-    (
-        "rename a file",
-        "memory_rename",
-        {"old_path": "/f.md", "new_path": "/g.md"},
-        {"GET": 2, "PUT": 1, "DELETE": 1},
-    ),
-    ("create", "memory_create_update", {"path": "/new.md", "file_text": "x"}, {"PUT": 1}),
+    ("view a file", "memory_view", {"path": "/f.md"}, {"GET": 1}, {"GET": 1}),
+    ("view the root", "memory_view", {"path": "/"}, {"GET": 1}, {"GET": 1}),  # one LIST page
+    ("view a folder", "memory_view", {"path": "/d"}, {"GET": 2}, {"GET": 2}),  # GET (not a file) + LIST
+    ("view a folder/", "memory_view", {"path": "/d/"}, {"GET": 1}, {"GET": 1}),  # LIST only
+    ("create", "memory_create_update", {"path": "/new.md", "file_text": "x"}, {"PUT": 1}, {"PUT": 2}),
     (
         "append",
         "memory_create_update",
         {"path": "/f.md", "file_text": "x", "mode": "append"},
         {"GET": 1, "PUT": 1},
+        {"GET": 1, "PUT": 2},
     ),
     (
         "overwrite",
         "memory_create_update",
         {"path": "/f.md", "file_text": "x", "mode": "overwrite"},
         {"GET": 1, "PUT": 1},
+        {"GET": 1, "PUT": 2},
     ),
     (
         "str_replace",
         "memory_str_replace",
         {"path": "/f.md", "old_str": "one", "new_str": "1"},
         {"GET": 1, "PUT": 1},
+        {"GET": 1, "PUT": 2},
     ),
     (
         "insert",
         "memory_insert",
         {"path": "/f.md", "insert_line": 1, "insert_text": "x"},
         {"GET": 1, "PUT": 1},
+        {"GET": 1, "PUT": 2},
     ),
-    ("delete a file", "memory_delete", {"path": "/f.md"}, {"HEAD": 1, "DELETE": 1}),
+    # HEAD for the version, a stub PUT (If-Match) that fences the delete, then DELETE
+    (
+        "delete a file",
+        "memory_delete",
+        {"path": "/f.md"},
+        {"HEAD": 1, "PUT": 1, "DELETE": 1},
+        {"HEAD": 1, "PUT": 2, "DELETE": 1},
+    ),
+    # GET, PUT the destination (If-None-Match), fence the source with a stub (If-Match), DELETE it;
+    # with history, a marker at each end (sent with the PUT and the DELETE)
+    (
+        "rename a file",
+        "memory_rename",
+        {"old_path": "/f.md", "new_path": "/g.md"},
+        {"GET": 1, "PUT": 2, "DELETE": 1},
+        {"GET": 1, "PUT": 4, "DELETE": 1},
+    ),
 ]
 
 
+@pytest.mark.parametrize("versioning", [False, True], ids=["plain", "with history"])
 @pytest.mark.parametrize(
-    ("label", "tool", "args", "expected"), REQUESTS_PER_TOOL, ids=[r[0] for r in REQUESTS_PER_TOOL]
+    ("label", "tool", "args", "plain", "versioned"), REQUESTS_PER_TOOL, ids=[r[0] for r in REQUESTS_PER_TOOL]
 )
 def test_requests_per_tool_call(
     faulty: MemoryTools,
+    faulty_versioned: MemoryTools,
     proxy: FaultProxy,
+    versioning: bool,
     label: str,
     tool: str,
     args: dict[str, Any],
-    expected: dict[str, int],
+    plain: dict[str, int],
+    versioned: dict[str, int],
 ) -> None:
-    faulty.workspace.create("/f.md", "one\ntwo\n")
-    faulty.workspace.create("/d/x.md", "x")
+    tools = faulty_versioned if versioning else faulty
+    tools.workspace.create("/f.md", "one\ntwo\n")
+    tools.workspace.create("/d/x.md", "x")
     proxy.reset()
-    assert not faulty.call(tool, args).is_error
+    result = tools.call(tool, args)
+    assert not result.is_error, result.text
     counts = proxy.counts()
     # obstore's DeleteObjects is a POST; count a single-key delete either way
     if "POST" in counts:
         counts["DELETE"] = counts.pop("POST")
-    assert counts == expected, label
+    assert counts == (versioned if versioning else plain), label
 
 
 def test_s3_store_reuses_one_client(seaweed: SeaweedServer, tmp_path: Path) -> None:

@@ -61,7 +61,7 @@ def test_cli_sync_local_to_s3(tmp_path: Path, seaweed: SeaweedServer) -> None:
         )
 
     first = run()
-    assert first.stdout.strip() == "30 copied, 0 updated, 0 unchanged, 0 deleted, 0 skipped, 0 conflicts."
+    assert first.stdout.strip() == "30 copied, 0 updated, 0 unchanged, 0 deleted, 0 skipped, 0 failed."
     assert "30/30" in first.stderr  # the progress bar reached the end
     prod = MemoryTools.from_config(
         {"memory_tool_backend": "s3", "memory_tool_prefix": prefix}, environ=s3_environ(seaweed)

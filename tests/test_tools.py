@@ -10,7 +10,7 @@ import pytest
 
 from memspace import MemoryTools, ToolResult
 
-from .conftest import SEVEN_TOOLS, MakeTools
+from .conftest import DEFAULT_TOOLS, READ_ONLY_TOOLS, MakeTools
 
 
 def ok(tools: MemoryTools, name: str, **args: Any) -> str:
@@ -301,11 +301,18 @@ def test_rename_refuses_an_existing_destination(tools: MemoryTools) -> None:
     assert content(tools, "/b.md") == "b"
 
 
-def test_rename_file_onto_a_directory_is_refused(tools: MemoryTools) -> None:
+def test_rename_file_onto_a_directory_never_touches_the_directory(tools: MemoryTools, backend: str) -> None:
+    """A file system refuses it; an object store (no LIST per rename, as for a create) may keep a file
+    and a folder of one name side by side. Either way nothing in the folder is lost or replaced."""
     write(tools, "/a.md", "a")
     write(tools, "/dir/x.md", "x")
-    assert "already exists" in fails(tools, "memory_rename", old_path="/a.md", new_path="/dir")
-    assert content(tools, "/a.md") == "a"
+    result = tools.call("memory_rename", {"old_path": "/a.md", "new_path": "/dir"})
+    if backend == "local":
+        assert result.is_error and "already exists" in result.text
+        assert content(tools, "/a.md") == "a"
+    elif not result.is_error:
+        assert content(tools, "/dir") == "a"
+    assert content(tools, "/dir/x.md") == "x"
 
 
 def test_rename_directory(tools: MemoryTools) -> None:
@@ -327,8 +334,10 @@ def test_rename_directory_onto_existing_directory_is_refused(tools: MemoryTools)
     assert not tools.workspace.exists("/b/x.md")
 
 
-def test_rename_directory_resumes_after_a_crash(tools: MemoryTools) -> None:
+def test_rename_directory_resumes_after_a_crash(tools: MemoryTools, backend: str) -> None:
     """A rename that copied some files then died can be run again to finish."""
+    if backend == "local":
+        pytest.skip("a local folder rename is one rename(2): it is never half done")
     write(tools, "/a/1.md", "one")
     write(tools, "/a/2.md", "two")
     write(tools, "/b/1.md", "one")  # the part the crashed rename had copied
@@ -383,12 +392,12 @@ def test_namespaces_never_see_each_other(make_tools: MakeTools) -> None:
 # -- read-only, arguments, unknown tools -------------------------------------------
 
 
-def test_read_only_offers_only_view_and_refuses_writes(make_tools: MakeTools) -> None:
+def test_read_only_offers_view_and_search_and_refuses_writes(make_tools: MakeTools) -> None:
     writer = make_tools()
     write(writer, "/a.md", "keep")
     reader = make_tools(memory_tool_read_only=True)
-    assert reader.names == ["memory_view"]
-    assert [d["function"]["name"] for d in reader.definitions("openai")] == ["memory_view"]
+    assert reader.names == READ_ONLY_TOOLS
+    assert [d["function"]["name"] for d in reader.definitions("openai")] == READ_ONLY_TOOLS
     assert "read-only" in fails(reader, "memory_create_update", path="/b.md", file_text="x")
     assert "read-only" in fails(reader, "memory_clear_all")
     assert "read-only" in fails(reader, "memory_delete", path="/a.md")
@@ -447,6 +456,7 @@ def test_arguments_as_json_text_and_malformed_json(tools: MemoryTools) -> None:
     ("style", "name_of", "schema_of"),
     [
         ("openai", lambda d: d["function"]["name"], lambda d: d["function"]["parameters"]),
+        ("responses", lambda d: d["name"], lambda d: d["parameters"]),
         ("anthropic", lambda d: d["name"], lambda d: d["input_schema"]),
         ("mcp", lambda d: d["name"], lambda d: d["inputSchema"]),
         ("json", lambda d: d["name"], lambda d: d["parameters"]),
@@ -454,10 +464,11 @@ def test_arguments_as_json_text_and_malformed_json(tools: MemoryTools) -> None:
 )
 def test_definitions_in_every_style(tools: MemoryTools, style: str, name_of: Any, schema_of: Any) -> None:
     defs = tools.definitions(style)  # type: ignore[arg-type]
-    assert [name_of(d) for d in defs] == SEVEN_TOOLS
+    assert [name_of(d) for d in defs] == DEFAULT_TOOLS
     by_name = {name_of(d): schema_of(d) for d in defs}
     assert by_name["memory_insert"]["required"] == ["path", "insert_line", "insert_text"]
-    assert by_name["memory_create_update"]["properties"]["mode"]["enum"] == ["create", "append", "overwrite"]
+    mode = by_name["memory_create_update"]["properties"]["mode"]
+    assert mode["anyOf"] == [{"type": "string", "enum": ["create", "append", "overwrite"]}, {"type": "null"}]
     assert all(schema["additionalProperties"] is False for schema in by_name.values())
     json.dumps(defs)  # serialisable as is
 

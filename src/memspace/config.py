@@ -12,7 +12,19 @@ whoever else reads the same dict and are ignored here.
 | memory_tool_prefix        | MEMORY_TOOL_PREFIX        | memories/      |
 | memory_tool_namespace     | MEMORY_TOOL_NAMESPACE     | default        |
 | memory_tool_read_only     | MEMORY_TOOL_READ_ONLY     | false          |
+| memory_tool_versioning    | MEMORY_TOOL_VERSIONING    | true           |
+| memory_tool_history_days  | MEMORY_TOOL_HISTORY_DAYS  | 30             |
+| memory_tool_history_versions | MEMORY_TOOL_HISTORY_VERSIONS | 100      |
+| memory_tool_actor         | MEMORY_TOOL_ACTOR         | (none)         |
+| memory_tool_session       | MEMORY_TOOL_SESSION       | (none)         |
+| memory_tool_history       | MEMORY_TOOL_HISTORY       | false          |
+| memory_tool_search        | MEMORY_TOOL_SEARCH        | true           |
+| memory_tool_cache_dir     | MEMORY_TOOL_CACHE_DIR     | ~/.cache/memspace (XDG_CACHE_HOME) |
+| memory_tool_cache_max_bytes | MEMORY_TOOL_CACHE_MAX_BYTES | 268435456 (0: no cache) |
 | memory_tool_max_<limit>   | MEMORY_TOOL_MAX_<LIMIT>   | see Limits     |
+
+``versioning`` keeps every version of every file (see :mod:`memspace.history`);
+``history`` offers the model the ``memory_history`` tool on top of it.
 
 Backend credentials (``AWS_*``, ``R2_*``) are read by the backend that needs them.
 """
@@ -24,6 +36,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from memspace.content_cache import DEFAULT_MAX_BYTES
 from memspace.errors import ConfigError
 from memspace.limits import Limits
 from memspace.paths import parse_namespace, parse_prefix
@@ -40,8 +53,19 @@ _KNOWN_KEYS = {
     "memory_tool_prefix",
     "memory_tool_namespace",
     "memory_tool_read_only",
+    "memory_tool_versioning",
+    "memory_tool_history_days",
+    "memory_tool_history_versions",
+    "memory_tool_actor",
+    "memory_tool_session",
+    "memory_tool_history",
+    "memory_tool_search",
+    "memory_tool_cache_dir",
+    "memory_tool_cache_max_bytes",
     *_LIMIT_KEYS,
 }
+_ACTOR_MAX_BYTES = 64
+_SESSION_MAX_BYTES = 32
 
 
 @dataclass(frozen=True)
@@ -57,7 +81,16 @@ class Settings:
     prefix: str = "memories/"
     namespace: str = "default"
     read_only: bool = False
+    versioning: bool = True
+    history_days: int = 30
+    history_versions: int = 100
+    actor: str = ""
+    session: str | None = None
+    history_tool: bool = False
     limits: Limits = field(default_factory=Limits)
+    search: bool = True
+    cache_dir: Path | None = None  # None: memspace.content_cache.default_directory()
+    cache_max_bytes: int = DEFAULT_MAX_BYTES
 
     @classmethod
     def from_config(
@@ -92,7 +125,18 @@ class Settings:
                 _str("memory_tool_namespace", value("memory_tool_namespace"), "default")
             ),
             read_only=_bool("memory_tool_read_only", value("memory_tool_read_only")),
+            versioning=_bool("memory_tool_versioning", value("memory_tool_versioning"), default=True),
+            history_days=_int("memory_tool_history_days", value("memory_tool_history_days") or 30),
+            history_versions=_int(
+                "memory_tool_history_versions", value("memory_tool_history_versions") or 100
+            ),
+            actor=_label("memory_tool_actor", value("memory_tool_actor"), _ACTOR_MAX_BYTES) or "",
+            session=_label("memory_tool_session", value("memory_tool_session"), _SESSION_MAX_BYTES),
+            history_tool=_bool("memory_tool_history", value("memory_tool_history")),
             limits=limits,
+            search=_bool("memory_tool_search", value("memory_tool_search"), default=True),
+            cache_dir=Path(str(cache_dir)) if (cache_dir := value("memory_tool_cache_dir")) else None,
+            cache_max_bytes=_size("memory_tool_cache_max_bytes", value("memory_tool_cache_max_bytes")),
         )
 
     @property
@@ -105,6 +149,16 @@ class Settings:
         prefix = "" if self.backend == "local" else self.prefix
         return f"{prefix}{self.namespace}/"
 
+    @property
+    def reserved(self) -> str:
+        """Where this workspace keeps its own data (history): beside its files, never among them.
+
+        ``.memspace`` cannot be a namespace (a namespace starts with a letter or digit), so the
+        reserved areas of two namespaces never overlap, and no listing of a namespace includes one.
+        """
+        prefix = "" if self.backend == "local" else self.prefix
+        return f"{prefix}.memspace/{self.namespace}/"
+
 
 def _str(key: str, raw: object | None, default: str) -> str:
     if raw is None:
@@ -114,15 +168,30 @@ def _str(key: str, raw: object | None, default: str) -> str:
     return raw
 
 
-def _bool(key: str, raw: object | None) -> bool:
-    if raw is None or isinstance(raw, bool):
-        return bool(raw)
+def _bool(key: str, raw: object | None, *, default: bool = False) -> bool:
+    if raw is None:
+        return default
+    if isinstance(raw, bool):
+        return raw
     text = str(raw).strip().lower()
+    if not text:  # set but empty, as in MEMORY_TOOL_SEARCH=
+        return default
     if text in _TRUE:
         return True
     if text in _FALSE:
         return False
     raise ConfigError(f"{key} must be true or false, got {raw!r}.")
+
+
+def _label(key: str, raw: object | None, max_bytes: int) -> str | None:
+    """An actor or session name: printable text of at most ``max_bytes`` UTF-8 bytes."""
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str) or not raw.isprintable() or not raw.strip():
+        raise ConfigError(f"{key} must be printable text, got {raw!r}.")
+    if len(raw.encode("utf-8", "surrogatepass")) > max_bytes or any("\ud800" <= c <= "\udfff" for c in raw):
+        raise ConfigError(f"{key} must be at most {max_bytes} bytes of UTF-8 text.")
+    return raw
 
 
 def _int(key: str, raw: object) -> int:
@@ -133,3 +202,12 @@ def _int(key: str, raw: object) -> int:
     if number <= 0 or isinstance(raw, bool):
         raise ConfigError(f"{key} must be a positive integer, got {raw!r}.")
     return number
+
+
+def _size(key: str, raw: object | None) -> int:
+    """A byte count that may be 0 (off); defaults to the content cache's bound."""
+    if raw is None:
+        return DEFAULT_MAX_BYTES
+    if not isinstance(raw, bool) and str(raw).strip() == "0":
+        return 0
+    return _int(key, raw)

@@ -10,7 +10,8 @@ Anthropic memory tool adapter.
 
     MemspaceError
     ├── InvalidPathError         a path is not allowed
-    │   └── RootPathError        the operation cannot apply to the workspace root
+    │   ├── RootPathError        the operation cannot apply to the workspace root
+    │   └── SymlinkError         the path is, or goes through, a symbolic link (never followed)
     ├── NotFoundError            no file or directory at that path
     ├── AlreadyExistsError       the target of a create or rename already exists
     ├── IsADirectoryError        a file operation named a directory
@@ -18,6 +19,7 @@ Anthropic memory tool adapter.
     ├── LimitExceededError       a configured limit (file size, path length, ...) was hit
     ├── BinaryFileError          the file is not UTF-8 text
     ├── InvalidTextError         text sent to be written cannot be stored as UTF-8
+    ├── InvalidPatternError      a search pattern or glob cannot be used (empty, not valid syntax)
     ├── EditError                the edit does not apply to the current text
     │   ├── EmptySearchError     the text to replace is empty
     │   ├── NoMatchError         the text to replace does not occur
@@ -45,6 +47,7 @@ __all__ = [
     "EditError",
     "EmptySearchError",
     "InvalidPathError",
+    "InvalidPatternError",
     "InvalidTextError",
     "IsADirectoryError",
     "LimitExceededError",
@@ -59,6 +62,7 @@ __all__ = [
     "RenameInProgressError",
     "RootPathError",
     "StorageError",
+    "SymlinkError",
 ]
 
 
@@ -76,6 +80,14 @@ class RootPathError(InvalidPathError):
     def __init__(self, message: str, *, operation: str) -> None:
         super().__init__(message)
         self.operation = operation
+
+
+class SymlinkError(InvalidPathError):
+    """``path`` is, or goes through, a symbolic link; memspace never follows one."""
+
+    def __init__(self, message: str, *, path: str) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class _PathError(MemspaceError):
@@ -114,6 +126,21 @@ class BinaryFileError(_PathError):
 
 class InvalidTextError(MemspaceError):
     pass
+
+
+class InvalidPatternError(MemspaceError):
+    """A search pattern, query or glob that cannot be used.
+
+    ``kind`` is ``"text"`` (a literal pattern), ``"regex"``, ``"words"`` (a ranked query) or
+    ``"glob"``; ``reason`` says what is wrong without naming an argument or a flag, e.g.
+    ``"missing ), unterminated subpattern at position 0"``.
+    """
+
+    def __init__(self, message: str, *, pattern: str, kind: str, reason: str) -> None:
+        super().__init__(message)
+        self.pattern = pattern
+        self.kind = kind
+        self.reason = reason
 
 
 class EditError(MemspaceError):

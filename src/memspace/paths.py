@@ -28,14 +28,22 @@ from dataclasses import dataclass
 from memspace.errors import ConfigError, InvalidPathError, LimitExceededError
 from memspace.limits import Limits
 
-__all__ = ["RESERVED_PREFIX", "ROOT", "VirtualPath", "parse", "parse_namespace", "parse_prefix"]
+__all__ = [
+    "RESERVED_PREFIX",
+    "ROOT",
+    "VirtualPath",
+    "is_valid_name",
+    "parse",
+    "parse_namespace",
+    "parse_prefix",
+]
 
 # Names memspace keeps for itself (temp files, locks); users cannot create them,
 # so an internal file can never collide with, or clobber, a user's file.
 RESERVED_PREFIX = ".memspace"
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
-_NAMESPACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_NAMESPACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 # Bidirectional overrides can make a name display as a different name.
 _BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _DEFAULT_LIMITS = Limits()
@@ -91,8 +99,13 @@ class VirtualPath:
 ROOT = VirtualPath(())
 
 
-def parse(path: str, limits: Limits = _DEFAULT_LIMITS) -> VirtualPath:
-    """Validate a model-supplied path and return it normalised."""
+def parse(path: str, limits: Limits = _DEFAULT_LIMITS, *, key_budget: int | None = None) -> VirtualPath:
+    """Validate a model-supplied path and return it normalised.
+
+    ``key_budget`` is how many bytes the storage leaves for the path once the
+    workspace's own prefix (bucket prefix, namespace, history area) is counted;
+    the path limit is the smaller of it and ``limits.max_path_bytes``.
+    """
     if not isinstance(path, str):
         raise InvalidPathError(f"A path must be a string, not {type(path).__name__}.")
     if not path.strip():
@@ -104,7 +117,7 @@ def parse(path: str, limits: Limits = _DEFAULT_LIMITS) -> VirtualPath:
             f"Path {_show(path)} looks like a drive letter; use a workspace path such as '/notes/a.md'."
         )
     for char in path:
-        if unicodedata.category(char) in ("Cc", "Cs", "Zl", "Zp") or char in _BIDI:
+        if _is_control(char):
             raise InvalidPathError(
                 f"Path {_show(path)} contains a control character (U+{ord(char):04X}); "
                 "use printable characters only."
@@ -136,12 +149,42 @@ def parse(path: str, limits: Limits = _DEFAULT_LIMITS) -> VirtualPath:
         raise LimitExceededError(
             f"The path is {total} bytes; the limit is {limits.max_path_bytes} bytes. Use a shorter path."
         )
+    if key_budget is not None and total > key_budget:
+        raise LimitExceededError(
+            f"The path is {total} bytes; this workspace's storage takes paths of at most "
+            f"{max(key_budget, 0)} bytes (its prefix and namespace use the rest). Use a shorter path."
+        )
     return result
+
+
+def is_valid_name(name: str) -> bool:
+    """Whether ``name``, found in storage, is one a user could have created through :func:`parse`.
+
+    Names that are not valid UTF-8 (they arrive with surrogate escapes), not NFC,
+    or hold control, separator or bidirectional-override characters, backslashes,
+    ``.``/``..``, drive letters or memspace's reserved prefix are *foreign*: listed
+    as such, never shown as a path a model could send back.
+    """
+    if name in ("", ".", "..") or "/" in name or "\\" in name or name.startswith(RESERVED_PREFIX):
+        return False
+    if any(_is_control(char) for char in name) or unicodedata.normalize("NFC", name) != name:
+        return False
+    if _DRIVE.match(name) and len(name) == 2:
+        return False
+    try:
+        size = len(name.encode("utf-8"))
+    except UnicodeEncodeError:
+        return False
+    return size <= _DEFAULT_LIMITS.max_segment_bytes
+
+
+def _is_control(char: str) -> bool:
+    return unicodedata.category(char) in ("Cc", "Cs", "Zl", "Zp") or char in _BIDI
 
 
 def parse_namespace(namespace: str) -> str:
     """Validate a namespace: one name of letters, digits, '.', '_' or '-'."""
-    if not _NAMESPACE.match(namespace) or namespace in (".", ".."):
+    if not isinstance(namespace, str) or not _NAMESPACE.match(namespace):
         raise ConfigError(
             f"memory_tool_namespace {namespace!r} is invalid: use 1-64 letters, digits, "
             "'.', '_' or '-', starting with a letter or digit."

@@ -3,10 +3,14 @@ development workspace to production).
 
 Idempotent: a file already identical at the destination is left alone, so a
 second run changes nothing and an interrupted run can simply be run again.
-A destination file that differs is replaced with compare-and-swap against the
-version just read, so a concurrent edit at the destination is reported as a
-conflict rather than silently overwritten. With ``delete=True`` destination
-files that are not in the source are removed, making the destination a mirror.
+Every change at the destination goes through its workspace's one write loop,
+so it is a version in the destination's history (operation ``sync``), a lost
+response is settled by write id rather than reported as a conflict, and a
+concurrent edit at the destination is never silently lost. With
+``delete=True`` destination files that are not in the source are removed,
+making the destination a mirror; a source with no files at all then refuses
+(a mistyped source would otherwise empty the destination) unless
+``allow_empty_source=True``.
 
 >>> from memspace.storage.memory import MemoryStore
 >>> source, target = Workspace(MemoryStore()), Workspace(MemoryStore())
@@ -17,20 +21,18 @@ files that are not in the source are removed, making the destination a mirror.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
-from memspace.errors import MemspaceError
+from memspace.errors import ConfigError, MemspaceError
 from memspace.paths import parse
-from memspace.storage.base import IfMatch, ObjectNotFound, PreconditionFailed
 from memspace.workspace import Workspace
 
 __all__ = ["SyncReport", "sync"]
 
-Action = Literal["copied", "updated", "unchanged", "deleted", "skipped", "conflict"]
+Action = Literal["copied", "updated", "unchanged", "deleted", "skipped", "failed"]
 
 
 @dataclass
@@ -42,7 +44,7 @@ class SyncReport:
     unchanged: int = 0
     deleted: int = 0
     skipped: list[str] = field(default_factory=list)
-    conflicts: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
 
     @property
     def changed(self) -> int:
@@ -54,56 +56,60 @@ def sync(
     target: Workspace,
     *,
     delete: bool = False,
+    allow_empty_source: bool = False,
     on_file: Callable[[str, Action], None] | None = None,
     parallelism: int = 8,
 ) -> SyncReport:
     """Make ``target`` hold every file of ``source`` (and only those, with ``delete``)."""
     if target.read_only:
         target.clear()  # raises the read-only error with its one wording
-    src = {info.key[len(source.base) :]: info for info in source.store.list(source.base)}
-    dst = {info.key[len(target.base) :]: info for info in target.store.list(target.base)}
+    src = {str(entry.path): entry for entry in source.walk("/")}
+    dst = {str(entry.path): entry for entry in target.walk("/")}
+    extra = sorted(set(dst) - set(src))
+    if delete and extra and not src and not allow_empty_source:
+        raise ConfigError(
+            f"The source has no files, so mirroring it would delete all {len(extra)} files at the "
+            "destination; check the source, or allow an empty source explicitly."
+        )
     report = SyncReport()
 
-    def copy_one(rel: str) -> tuple[str, Action]:
+    def copy_one(path: str) -> tuple[str, Action, str]:
         try:
-            parse(rel, target.limits)
+            parse(path, target.limits)
         except MemspaceError:
-            return rel, "skipped"  # a name the destination would refuse
-        blob = source.store.get(source.base + rel)
-        if len(blob.data) > target.limits.max_file_bytes:
-            return rel, "skipped"
-        key = target.base + rel
-        write_ids = (uuid.uuid4().hex,)
+            return path, "skipped", ""  # a name the destination would refuse
+        if (src[path].size or 0) > target.limits.max_file_bytes:
+            return path, "skipped", ""
         try:
-            if rel not in dst:
-                target.store.put(key, blob.data, mode="create", write_ids=write_ids)
-                return rel, "copied"
-            current = target.store.get(key)
-            if current.data == blob.data:
-                return rel, "unchanged"
-            target.store.put(key, blob.data, mode=IfMatch(current.version), write_ids=write_ids)
-        except (PreconditionFailed, ObjectNotFound):
-            return rel, "conflict"
-        return rel, "updated"
+            outcome = target.write_bytes(path, source.read_bytes(path), operation="sync")
+        except MemspaceError as error:
+            return path, "failed", str(error)
+        action: Action = "copied" if outcome == "created" else outcome
+        return path, action, ""
+
+    def delete_one(path: str) -> tuple[str, Action, str]:
+        try:
+            target.delete(path)
+        except MemspaceError as error:
+            return path, "failed", str(error)
+        return path, "deleted", ""
 
     with ThreadPoolExecutor(max_workers=parallelism) as pool:
-        for rel, action in pool.map(copy_one, sorted(src)):
-            _record(report, "/" + rel, action, on_file)
-    if delete:
-        extra = sorted(set(dst) - set(src))
-        target.store.delete([target.base + rel for rel in extra])
-        for rel in extra:
-            _record(report, "/" + rel, "deleted", on_file)
+        for path, action, why in pool.map(copy_one, sorted(src)):
+            _record(report, path, action, why, on_file)
+        if delete:
+            for path, action, why in pool.map(delete_one, extra):
+                _record(report, path, action, why, on_file)
     return report
 
 
 def _record(
-    report: SyncReport, path: str, action: Action, on_file: Callable[[str, Action], None] | None
+    report: SyncReport, path: str, action: Action, why: str, on_file: Callable[[str, Action], None] | None
 ) -> None:
     if action == "skipped":
         report.skipped.append(path)
-    elif action == "conflict":
-        report.conflicts.append(path)
+    elif action == "failed":
+        report.failed[path] = why
     else:
         setattr(report, action, getattr(report, action) + 1)
     if on_file is not None:

@@ -11,9 +11,10 @@ afterwards read what the client sent::
         ...  # an agent with model_config={"provider": "openai", "base_url": server.base_url}
         assert server.requests[0].body["tools"]
 
-One queue serves both APIs: each request to ``POST /v1/chat/completions`` (OpenAI) or
-``POST /v1/messages`` (Anthropic) takes the next entry and renders it in that API's shape,
-streamed as server-sent events when the request asks for ``"stream": true``. A request that
+One queue serves every API: each request to ``POST /v1/chat/completions`` (OpenAI Chat
+Completions), ``POST /v1/responses`` (the OpenAI Responses API, which the OpenAI Agents SDK
+uses by default) or ``POST /v1/messages`` (Anthropic) takes the next entry and renders it in
+that API's shape, streamed as server-sent events when the request asks for ``"stream": true``. A request that
 finds the queue empty gets HTTP 500 and is counted in ``unexpected``, so a test that scripted
 too few turns fails loudly instead of hanging.
 """
@@ -96,7 +97,7 @@ def http_error(status: int = 500, message: str = "scripted server error") -> Htt
 class RecordedRequest:
     """A request the server received: which API, its headers and its JSON body."""
 
-    api: str  # "openai" | "anthropic"
+    api: str  # "openai" (Chat Completions) | "responses" | "anthropic"
     path: str
     headers: Mapping[str, str]
     body: dict[str, Any]
@@ -119,15 +120,33 @@ class RecordedRequest:
                 return "\n".join(block.get("text", "") for block in system)
             return str(system)
         parts: list[str] = []
-        for message in self.body.get("messages", []):
+        if self.api == "responses" and self.body.get("instructions"):
+            parts.append(str(self.body["instructions"]))
+        for message in self._messages():
             if message.get("role") in ("system", "developer"):
                 parts.append(_content_text(message.get("content")))
         return "\n".join(parts)
 
+    def _messages(self) -> list[dict[str, Any]]:
+        """The conversation: Chat Completions' and Anthropic's ``messages``, the Responses
+        API's ``input`` items."""
+        if self.api == "responses":
+            items = self.body.get("input", [])
+            return [{"role": "user", "content": items}] if isinstance(items, str) else list(items)
+        return list(self.body.get("messages", []))
+
     def tool_results(self) -> list[ToolResultSeen]:
         """The tool results this request carries back to the model, in order."""
         seen: list[ToolResultSeen] = []
-        for message in self.body.get("messages", []):
+        for message in self._messages():
+            if self.api == "responses" and message.get("type") == "function_call_output":
+                seen.append(
+                    ToolResultSeen(
+                        call_id=message.get("call_id", ""),
+                        content=_content_text(message.get("output")),
+                        is_error=None,
+                    )
+                )
             if self.api == "openai" and message.get("role") == "tool":
                 seen.append(
                     ToolResultSeen(
@@ -153,7 +172,7 @@ class RecordedRequest:
 class ToolResultSeen:
     call_id: str
     content: str
-    is_error: bool | None  # None: the API has no error flag (OpenAI)
+    is_error: bool | None  # None: the API has no error flag (OpenAI's two APIs)
 
 
 def _content_text(content: object) -> str:
@@ -262,6 +281,8 @@ def _make_handler(state: _State) -> type[BaseHTTPRequestHandler]:
             path = self.path.split("?", 1)[0]
             if path.endswith("/chat/completions"):
                 api = "openai"
+            elif path.endswith("/responses"):
+                api = "responses"
             elif path.endswith("/messages"):
                 api = "anthropic"
             else:
@@ -302,13 +323,18 @@ def _make_handler(state: _State) -> type[BaseHTTPRequestHandler]:
                     self._send_sse(_openai_chunks(entry, model, number), sse_event_names=False)
                 else:
                     self._send_json(200, _openai_completion(entry, model, number))
+            elif api == "responses":
+                if stream:
+                    self._send_sse(_responses_events(entry, model, number), sse_event_names=True)
+                else:
+                    self._send_json(200, _responses_response(entry, model, number))
             elif stream:
                 self._send_sse(_anthropic_events(entry, model, number), sse_event_names=True)
             else:
                 self._send_json(200, _anthropic_message(entry, model, number))
 
         def _send_error(self, api: str, error: HttpError, *, should_retry: bool = True) -> None:
-            if api == "openai":
+            if api in ("openai", "responses"):
                 payload: dict[str, Any] = {
                     "error": {"message": error.message, "type": "server_error", "code": None}
                 }
@@ -341,6 +367,7 @@ def _make_handler(state: _State) -> type[BaseHTTPRequestHandler]:
                 lines.append("")
             if not sse_event_names:
                 lines += ["data: [DONE]", ""]
+            # (the Responses API ends with its response.completed event, no [DONE])
             payload = ("\n".join(lines) + "\n").encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
@@ -486,4 +513,134 @@ def _anthropic_events(reply: Reply, model: str, number: int) -> list[tuple[str, 
         ),
         ("message_stop", {"type": "message_stop"}),
     ]
+    return events
+
+
+def _responses_output(reply: Reply, number: int) -> list[dict[str, Any]]:
+    output: list[dict[str, Any]] = []
+    if reply.text:
+        output.append(
+            {
+                "type": "message",
+                "id": f"msg_{number}",
+                "status": "completed",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": reply.text, "annotations": [], "logprobs": []}],
+            }
+        )
+    for index, call in enumerate(reply.calls):
+        output.append(
+            {
+                "type": "function_call",
+                "id": f"fc_{number}_{index}",
+                "call_id": f"call_{number}_{index}",
+                "name": call.name,
+                "arguments": _arguments_json(call),
+                "status": "completed",
+            }
+        )
+    return output
+
+
+def _responses_response(
+    reply: Reply, model: str, number: int, *, status: str = "completed"
+) -> dict[str, Any]:
+    done = status == "completed"
+    return {
+        "id": f"resp_{number}",
+        "object": "response",
+        "created_at": int(time.time()),
+        "status": status,
+        "model": model,
+        "output": _responses_output(reply, number) if done else [],
+        "parallel_tool_calls": True,
+        "tool_choice": "auto",
+        "tools": [],
+        "error": None,
+        "incomplete_details": None,
+        "instructions": None,
+        "metadata": {},
+        "temperature": 1.0,
+        "top_p": 1.0,
+        "usage": {
+            "input_tokens": reply.input_tokens,
+            "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+            "output_tokens": reply.output_tokens,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": reply.input_tokens + reply.output_tokens,
+        }
+        if done
+        else None,
+    }
+
+
+def _responses_events(reply: Reply, model: str, number: int) -> list[tuple[str, dict[str, Any]]]:
+    """The Responses API's stream: created, then per output item added / delta / done, then
+    completed with the whole response."""
+    events: list[tuple[str, dict[str, Any]]] = []
+
+    def emit(kind: str, **data: Any) -> None:
+        events.append((kind, {"type": kind, "sequence_number": len(events), **data}))
+
+    emit("response.created", response=_responses_response(reply, model, number, status="in_progress"))
+    for index, item in enumerate(_responses_output(reply, number)):
+        if item["type"] == "message":
+            text = item["content"][0]["text"]
+            emit(
+                "response.output_item.added",
+                output_index=index,
+                item={**item, "content": [], "status": "in_progress"},
+            )
+            part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
+            emit(
+                "response.content_part.added",
+                item_id=item["id"],
+                output_index=index,
+                content_index=0,
+                part=part,
+            )
+            emit(
+                "response.output_text.delta",
+                item_id=item["id"],
+                output_index=index,
+                content_index=0,
+                delta=text,
+                logprobs=[],
+            )
+            emit(
+                "response.output_text.done",
+                item_id=item["id"],
+                output_index=index,
+                content_index=0,
+                text=text,
+                logprobs=[],
+            )
+            emit(
+                "response.content_part.done",
+                item_id=item["id"],
+                output_index=index,
+                content_index=0,
+                part={**part, "text": text},
+            )
+        else:
+            emit(
+                "response.output_item.added",
+                output_index=index,
+                item={**item, "arguments": "", "status": "in_progress"},
+            )
+            emit(
+                "response.function_call_arguments.delta",
+                item_id=item["id"],
+                output_index=index,
+                delta=item["arguments"],
+            )
+            emit(
+                "response.function_call_arguments.done",
+                item_id=item["id"],
+                output_index=index,
+                name=item["name"],
+                arguments=item["arguments"],
+            )
+        emit("response.output_item.done", output_index=index, item=item)
+    emit("response.completed", response=_responses_response(reply, model, number))
     return events

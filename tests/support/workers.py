@@ -96,6 +96,15 @@ def create_races(
     out.put((worker, wins))
 
 
+def search_lines(
+    config: Config, environ: Environ, worker: int, rounds: int, barrier: Barrier, out: Any
+) -> None:
+    """Search the whole workspace ``rounds`` times, all workers at once; report each result's text."""
+    tools = _tools(config, environ)
+    barrier.wait()
+    out.put((worker, [tools.call("memory_search", {"pattern": "needle"}).text for _ in range(rounds)]))
+
+
 def run_workers(
     target: Callable[..., None],
     processes: int,

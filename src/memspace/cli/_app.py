@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from memspace.tools import MemoryTools
 
-__all__ = ["Options", "app", "console", "fail", "main", "open_tools"]
+__all__ = ["Options", "app", "console", "fail", "main", "open_tools", "os_user", "with_actor"]
 
 log = logging.getLogger("memspace")
 
@@ -129,9 +129,26 @@ def open_tools(ctx: typer.Context, **extra: object) -> MemoryTools:
     from memspace.tools import MemoryTools
 
     try:
-        return MemoryTools.from_config({**options(ctx).config, **extra})
+        return MemoryTools.from_config(with_actor({**options(ctx).config, **extra}, os.environ))
     except MemspaceError as error:
         fail(str(error))
+
+
+def with_actor(config: dict[str, object], environ: Mapping[str, str]) -> dict[str, object]:
+    """``config`` with the history's actor defaulting to the OS user (unless set in either)."""
+    if "memory_tool_actor" in config or environ.get("MEMORY_TOOL_ACTOR"):
+        return config
+    return {**config, "memory_tool_actor": os_user()}
+
+
+def os_user() -> str:
+    """The name of the user running the command, for the history's "who"."""
+    import getpass
+
+    try:
+        return getpass.getuser()[:64]
+    except (OSError, KeyError):
+        return f"uid {os.getuid()}"
 
 
 def fail(message: str, *, code: int = 1) -> NoReturn:

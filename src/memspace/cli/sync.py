@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from memspace.cli._app import app, console, fail, options
+from memspace.cli._app import app, console, fail, options, with_actor
 from memspace.errors import ConfigError, MemspaceError
-from memspace.sync import sync
+from memspace.sync import Action, SyncReport, sync
 from memspace.tools import MemoryTools
 
 
@@ -23,6 +24,13 @@ def sync_command(
     delete: Annotated[
         bool, typer.Option("--delete", help="Also delete target files not in the source.")
     ] = False,
+    allow_empty_source: Annotated[
+        bool,
+        typer.Option(
+            "--allow-empty-source",
+            help="With --delete, go ahead even if the source has no files (empties the target).",
+        ),
+    ] = False,
     target_namespace: Annotated[
         str | None, typer.Option(help="Namespace at the target (default: the same as the source).")
     ] = None,
@@ -30,16 +38,19 @@ def sync_command(
     """Copy a workspace to another backend (e.g. local -> s3); re-running changes nothing."""
     config = options(ctx).config
     try:
-        src = _open_spec(source, config)
+        src = _open_spec(source, config, must_exist=True)
         dst = _open_spec(
             target, config | ({"memory_tool_namespace": target_namespace} if target_namespace else {})
         )
     except MemspaceError as error:
         fail(str(error))
-    with src, dst:
-        total = len(src.workspace.walk("/"))
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    with src, dst:
+        try:
+            total = len(src.workspace.walk("/"))
+        except MemspaceError as error:
+            fail(f"cannot read the source: {error}")
         with Progress(
             TextColumn("[bold]sync[/bold]"),
             BarColumn(),
@@ -51,31 +62,41 @@ def sync_command(
         ) as progress:
             task = progress.add_task("", total=total)
 
-            def advance(path: str, action: str) -> None:
+            def advance(path: str, action: Action) -> None:
                 if action != "deleted":
                     progress.update(task, advance=1, description=f"{action} {path}")
 
             try:
-                report = sync(src.workspace, dst.workspace, delete=delete, on_file=advance)
+                report = sync(
+                    src.workspace,
+                    dst.workspace,
+                    delete=delete,
+                    allow_empty_source=allow_empty_source,
+                    on_file=advance,
+                )
+            except ConfigError as error:
+                fail(f"{error} (pass --allow-empty-source to do it anyway)")
             except MemspaceError as error:
                 fail(str(error))
+    _summary(report)
+
+
+def _summary(report: SyncReport) -> None:
     typer.echo(
         f"{report.copied} copied, {report.updated} updated, {report.unchanged} unchanged, "
-        f"{report.deleted} deleted, {len(report.skipped)} skipped, {len(report.conflicts)} conflicts."
+        f"{report.deleted} deleted, {len(report.skipped)} skipped, {len(report.failed)} failed."
     )
     for path in report.skipped:
         console(stderr=True).print(
             f"skipped {path}: its name or size is not allowed at the target", markup=False
         )
-    for path in report.conflicts:
-        console(stderr=True).print(
-            f"conflict {path}: changed at the target during the sync; run sync again", markup=False
-        )
-    if report.conflicts:
+    for path, why in report.failed.items():
+        console(stderr=True).print(f"failed {path}: {why}", markup=False)
+    if report.failed:
         raise typer.Exit(1)
 
 
-def _open_spec(spec: str, config: dict[str, object]) -> MemoryTools:
+def _open_spec(spec: str, config: dict[str, object], *, must_exist: bool = False) -> MemoryTools:
     """MemoryTools for ``BACKEND[:LOCATION]``: a folder for local, a bucket for s3/r2."""
     backend, _, location = spec.partition(":")
     settings = {k: v for k, v in config.items() if k not in ("memory_tool_backend", "memory_tool_local_dir")}
@@ -88,4 +109,14 @@ def _open_spec(spec: str, config: dict[str, object]) -> MemoryTools:
             environ["AWS_S3_BUCKET" if backend == "s3" else "R2_BUCKET_NAME"] = location
         else:
             raise ConfigError(f"{backend!r} takes no location; use local:DIR, s3[:BUCKET] or r2[:BUCKET].")
-    return MemoryTools.from_config(settings, environ=environ)
+    if must_exist and backend == "local":
+        folder = Path(
+            location
+            or environ.get("MEMORY_TOOL_LOCAL_DIR")
+            or str(config.get("memory_tool_local_dir", "memories"))
+        )
+        if not folder.is_dir():
+            raise ConfigError(f"The source folder {str(folder)!r} does not exist; check the path.")
+    if backend == "memory":
+        raise ConfigError("The memory backend forgets everything when the command ends; sync it nowhere.")
+    return MemoryTools.from_config(with_actor(settings, environ), environ=environ)

@@ -2,219 +2,520 @@
 
 Why it is built this way:
 
+* **Nothing is created until something is written.** Opening a store, reading and
+  listing never create a folder; a missing root reads as an empty workspace.
+  Folders are created 0o700 and files 0o600: another local user cannot read an
+  agent's memory.
 * **No symlink is ever followed.** Every path is walked from the root one
-  directory at a time with ``O_NOFOLLOW`` relative to the parent's file
-  descriptor, so a symlink planted inside the root cannot lead a read or a
-  write outside it (and no check-then-open race exists).
-* **Writes are atomic.** Data goes to a temp file in the target's directory
-  (named ``.memspace-tmp.<random>``, a name :mod:`memspace.paths` forbids users
-  to create), is fsynced, then renamed over the target: a reader, or a writer
-  killed mid-write, leaves either the old or the new content.
-* **Conditional writes are serialised by a short lock.** The compare (does
-  the file exist / still have the version read?) and the rename happen under
-  an ``flock`` on one of 256 lock files kept in ``<root>/.memspace/locks``,
-  outside every workspace, chosen by a hash of the key. The lock is held for
-  the compare-and-rename only, never while data is written.
-* **The version is a digest of the content.** Edits are pure functions of the
-  text, so a file that went A -> B -> A can safely be treated as unchanged.
+  directory at a time with ``O_NOFOLLOW`` relative to the parent's descriptor,
+  so nothing planted inside the root can lead a read or a write outside it.
+  Files are opened ``O_NONBLOCK`` and checked to be regular files, so a pipe or
+  device named like a note never blocks a call.
+* **Writes are atomic.** Data goes to a temp file in the target's folder (named
+  ``.memspace-tmp.<random>``, a name :mod:`memspace.paths` forbids users to
+  create), is fsynced, then renamed over the target: a reader, or a writer killed
+  mid-write, sees the old or the new content. Temp files a killed writer left
+  behind are removed once they are an hour old, when their folder is listed and
+  by :meth:`LocalStore.sweep`.
+* **Every change is decided under a short lock, without lock files.** The compare
+  and the rename happen under an ``flock`` on the file's folder itself, so
+  anything that shares the folder (other processes, containers on one host)
+  shares the lock, and no lock file ever appears in the workspace. A writer then
+  checks its folder is still where its path says, so a folder renamed or deleted
+  meanwhile fails the write instead of losing it.
+* **The version is the file's inode, not its content.** Every write creates a new
+  file, so ``(device, inode, mtime, size)`` changes with every write and is read
+  with one ``stat``: checking a version never reads or hashes the file. A
+  :class:`~memspace.storage.base.Blob` keeps its file open, so the inode number
+  cannot be reused by a later write while anyone still compares against it.
+* **Renames are one ``rename(2)``.** A file or a whole folder moves atomically
+  under the locks of the folders involved (all folders of a renamed subtree, so
+  no write straddles the move); a folder is deleted by renaming it into a trash
+  folder inside the root, then removing it.
 """
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import errno
 import fcntl
-import hashlib
 import os
 import stat
+import threading
+import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from memspace.errors import StorageError
-from memspace.paths import RESERVED_PREFIX
+from memspace.paths import RESERVED_PREFIX, is_valid_name
 from memspace.storage.base import (
     Blob,
+    DestinationExists,
     IfMatch,
+    MoveRecords,
+    NotAFile,
     ObjectInfo,
     ObjectNotFound,
     PathConflict,
     PreconditionFailed,
     PutMode,
+    Record,
     SymlinkRefused,
+    TreeProgress,
 )
 
-__all__ = ["LocalStore"]
+__all__ = ["STALE_TEMP_SECONDS", "TEMP_PREFIX", "LocalStore"]
 
-_TEMP_PREFIX = f"{RESERVED_PREFIX}-tmp."
-_LOCK_STRIPES = 256
+TEMP_PREFIX = f"{RESERVED_PREFIX}-tmp."
+STALE_TEMP_SECONDS = 3600.0  # no write takes an hour: an older temp file was left by a killed writer
+_TRASH = (RESERVED_PREFIX, "trash")
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+# Keys longer than this cannot come from a valid path (DESIGN.md section 5 caps paths at 1024
+# bytes): a planted tree deeper than that is listed as one foreign entry, not walked.
+_MAX_WALK_KEY_BYTES = 4096
 
 
-def content_version(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+def version_of(st: os.stat_result) -> str:
+    """The version token of a file: it changes with every write, since every write is a new inode."""
+    return f"{st.st_dev:x}:{st.st_ino:x}:{st.st_mtime_ns:x}:{st.st_size:x}"
+
+
+class _Pin:
+    """Keeps a file descriptor (and so its inode) open until garbage-collected."""
+
+    __slots__ = ("fd",)
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def __del__(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
+
+
+@dataclass
+class _Place:
+    """An open folder on the way to a key: its descriptor, the name in it, and where it is."""
+
+    root: int
+    dir: int
+    name: str
+    dir_parts: tuple[str, ...]
 
 
 class LocalStore:
-    """A :class:`~memspace.storage.base.Store` of plain files below ``root``."""
+    """A :class:`~memspace.storage.base.Store` of plain files below ``root``.
+
+    >>> import tempfile
+    >>> store = LocalStore(tempfile.mkdtemp() + "/memories")   # nothing is created yet
+    >>> list(store.list(""))
+    []
+    """
+
+    max_key_bytes: int | None = None
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).absolute()
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            self._locks = self.root / RESERVED_PREFIX / "locks"
-            self._locks.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise StorageError(
-                f"The local memory directory cannot be created ({error.strerror}); "
-                "check MEMORY_TOOL_LOCAL_DIR and its permissions."
-            ) from None
+        self._held = threading.local()
 
     # -- reading ---------------------------------------------------------------
 
-    def get(self, key: str) -> Blob:
-        with _os_errors("read"), self._open_parent(key, create=False) as (parent, name):
-            fd = self._open_file(parent, name, key)
+    def get(self, key: str, *, max_bytes: int | None = None) -> Blob:
+        with _os_errors("read"), self._place(key, create=False) as place:
+            fd = self._open_file(place, key)
             try:
-                with os.fdopen(fd, "rb", closefd=False) as handle:
-                    data = handle.read()
-            finally:
+                st = os.fstat(fd)
+                if max_bytes is not None and st.st_size > max_bytes:
+                    data = os.pread(fd, max_bytes, 0)
+                else:
+                    data = _read_all(fd, st.st_size)
+            except BaseException:
                 os.close(fd)
-        return Blob(data, content_version(data))
+                raise
+        return Blob(data, version_of(st), size=max(st.st_size, len(data)), pin=_Pin(fd))
 
     def head(self, key: str) -> ObjectInfo:
-        blob = self.get(key)
-        return ObjectInfo(key, len(blob.data), blob.version)
+        with _os_errors("read"), self._place(key, create=False) as place:
+            st = self._stat_file(place, key)
+        return ObjectInfo(key, st.st_size, version_of(st))
 
-    def list(self, prefix: str) -> Iterator[ObjectInfo]:
-        try:
-            with _os_errors("list"), self._open_dir(_split_dir(prefix), create=False) as fd:
-                yield from self._walk(fd, prefix)
-        except (ObjectNotFound, PathConflict, SymlinkRefused):
-            return
+    def get_many(
+        self, keys: Sequence[str], *, max_bytes: int | None = None
+    ) -> Iterator[tuple[str, Blob | None]]:
+        """``(key, blob)`` for each key, opening each folder once (a search reads whole trees);
+        the blob is None where no regular file is (missing, a folder, a link, a pipe). In no set order."""
+        by_folder: dict[tuple[str, ...], builtins.list[tuple[str, str]]] = {}
+        for key in keys:
+            *dirs, name = _split(key)
+            by_folder.setdefault(tuple(dirs), []).append((key, name))
+        for folders, names in by_folder.items():
+            blobs: builtins.list[tuple[str, Blob | None]] = []
+            try:
+                with _os_errors("read"), self._folder(folders, create=False) as parent:
+                    for key, name in names:
+                        try:
+                            fd = self._open_file_at(parent, name, key)
+                        except (ObjectNotFound, SymlinkRefused, NotAFile):
+                            blobs.append((key, None))
+                            continue
+                        try:
+                            st = os.fstat(fd)
+                            if max_bytes is not None and st.st_size > max_bytes:
+                                data = os.pread(fd, max_bytes, 0)
+                            else:
+                                data = _read_all(fd, st.st_size)
+                        finally:
+                            os.close(fd)
+                        blobs.append((key, Blob(data, version_of(st), size=max(st.st_size, len(data)))))
+            except (ObjectNotFound, PathConflict, SymlinkRefused):
+                blobs = [(key, None) for key, _ in names]
+            yield from blobs
+
+    def list(self, prefix: str, *, include_reserved: bool = False) -> Iterator[ObjectInfo]:
+        parts = _split(prefix)
+        with _os_errors("list"):
+            try:
+                with self._folder(parts, create=False) as fd:
+                    yield from self._walk(fd, prefix, include_reserved)
+            except (ObjectNotFound, PathConflict, SymlinkRefused):
+                return
 
     # -- writing ---------------------------------------------------------------
 
-    def put(self, key: str, data: bytes, *, mode: PutMode, write_ids: tuple[str, ...]) -> str:
+    def put(
+        self, key: str, data: bytes, *, mode: PutMode, write_ids: tuple[str, ...], record: str | None = None
+    ) -> str:
         with _os_errors("write"):
-            return self._put(key, data, mode)
+            for _ in range(10):
+                # A concurrent delete may remove the folder between opening it and
+                # creating the temp file; walking again recreates it.
+                with self._place(key, create=True) as place:
+                    version = self._put_in(place, key, data, mode, record)
+                if version is not None:
+                    return version
+            raise StorageError("The memory folder keeps disappearing under a write; try again.")
 
-    def _put(self, key: str, data: bytes, mode: PutMode) -> str:
-        # A concurrent delete may prune the directory between opening it and
-        # creating the temp file; walking again recreates it.
-        for _ in range(10):
-            with self._open_parent(key, create=True) as (parent, name):
-                temp = f"{_TEMP_PREFIX}{uuid.uuid4().hex}"
+    def _put_in(self, place: _Place, key: str, data: bytes, mode: PutMode, record: str | None) -> str | None:
+        # Refuse before paying for a temp file and an fsync when the outcome is already known.
+        self._check(place, key, mode)
+        temp = f"{TEMP_PREFIX}{uuid.uuid4().hex}"
+        linked: str | None = None
+        committed = False
+        try:
+            try:
+                _write_file(place.dir, temp, data)
+            except FileNotFoundError:
+                return None
+            if record is not None:
+                self._link_record(place.dir, temp, record)
+                linked = record
+            with self._locked([place.dir]):
+                self._still_in_place(place, key)
+                self._check(place, key, mode)
+                st = os.stat(temp, dir_fd=place.dir, follow_symlinks=False)
+                self._rename_into(place, temp, key)
+                committed = True
+            os.fsync(place.dir)
+            return version_of(st)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp, dir_fd=place.dir)
+            if linked is not None and not committed:
+                self._unlink_key(linked)
+
+    def remove(self, key: str, *, if_version: str, record: Record | None = None) -> None:
+        with _os_errors("delete"):
+            with self._place(key, create=False) as place, self._locked([place.dir]):
+                self._still_in_place(place, key)
+                self._check(place, key, IfMatch(if_version))
+                os.unlink(place.name, dir_fd=place.dir)
+            self._prune(_split(key)[:-1])
+            if record is not None:
+                self._write_record(record)
+
+    def move(
+        self,
+        source: str,
+        destination: str,
+        *,
+        write_id: str,
+        records: MoveRecords | None = None,
+    ) -> ObjectInfo:
+        with _os_errors("rename"):
+            with self._place(source, create=False) as src:
                 try:
-                    self._write_temp(parent, temp, data)
-                except FileNotFoundError:
-                    continue
+                    with self._place(destination, create=True) as dst, self._locked([src.dir, dst.dir]):
+                        self._still_in_place(src, source)
+                        self._still_in_place(dst, destination)
+                        moved = ObjectInfo(
+                            source, (st := self._stat_file(src, source)).st_size, version_of(st)
+                        )
+                        marks = records(moved) if records is not None else None
+                        self._free(dst, destination)
+                        os.rename(src.name, dst.name, src_dir_fd=src.dir, dst_dir_fd=dst.dir)
+                        os.fsync(dst.dir)
+                        if dst.dir != src.dir:
+                            os.fsync(src.dir)
+                except BaseException:
+                    self._prune(_split(destination)[:-1])
+                    raise
+            self._prune(_split(source)[:-1])
+            for record in marks or ():
+                self._write_record(record)
+            return ObjectInfo(destination, moved.size, moved.version)
+
+    def _write_record(self, record: Record) -> None:
+        key, data = record
+        with self._place(key, create=True) as place, contextlib.suppress(FileExistsError):
+            _write_file(place.dir, place.name, data)
+
+    def move_tree(self, source: str, destination: str, *, progress: TreeProgress | None = None) -> int:
+        src_parts, dst_parts = _split(source), _split(destination)
+        with _os_errors("rename"):
+            with self._place("/".join(src_parts), create=False) as src:
                 try:
-                    with self._lock(key):
-                        self._check(parent, name, key, mode)
-                        try:
-                            os.rename(temp, name, src_dir_fd=parent, dst_dir_fd=parent)
-                        except IsADirectoryError:
-                            raise PathConflict(key) from None
-                    os.fsync(parent)
-                finally:
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(temp, dir_fd=parent)
-            return content_version(data)
-        raise StorageError("The memory directory keeps disappearing under a write; try again.")
+                    with self._place("/".join(dst_parts), create=True) as dst:
+                        count = self._move_tree_in(src, dst, progress)
+                except BaseException:
+                    self._prune(dst_parts[:-1])
+                    raise
+            self._prune(src_parts[:-1])
+            return count
+
+    def _move_tree_in(self, src: _Place, dst: _Place, progress: TreeProgress | None) -> int:
+        with self._subtree(src) as (folders, files):
+            if not files:
+                raise ObjectNotFound("/".join((*src.dir_parts, src.name)))
+            if progress is not None:
+                progress(0, len(files))
+            with self._locked([src.dir, dst.dir, *folders]):
+                self._still_in_place(src, src.name)
+                self._still_in_place(dst, dst.name)
+                self._free(dst, dst.name)
+                os.rename(src.name, dst.name, src_dir_fd=src.dir, dst_dir_fd=dst.dir)
+                os.fsync(dst.dir)
+                if dst.dir != src.dir:
+                    os.fsync(src.dir)
+            if progress is not None:
+                progress(len(files), len(files))
+            return len(files)
+
+    def delete_tree(self, prefix: str, *, progress: TreeProgress | None = None) -> builtins.list[ObjectInfo]:
+        parts = _split(prefix)
+        if not parts:
+            raise ValueError("delete_tree needs a folder prefix")
+        with _os_errors("delete"):
+            try:
+                deleted = self._delete_tree(parts, progress)
+            except (ObjectNotFound, PathConflict, SymlinkRefused):
+                return []
+            self._prune(parts[:-1])
+            return deleted
+
+    def _delete_tree(
+        self, parts: builtins.list[str], progress: TreeProgress | None
+    ) -> builtins.list[ObjectInfo]:
+        trash = uuid.uuid4().hex
+        with (
+            self._place("/".join(parts), create=False) as place,
+            self._subtree(place) as (folders, files),
+            self._folder(_TRASH, create=True) as bin_fd,
+        ):
+            if progress is not None:
+                progress(0, len(files))
+            # Under the locks of every folder below: no write is between its check and
+            # its rename while the folder moves into the trash in one rename(2).
+            with self._locked([place.dir, *folders]):
+                self._still_in_place(place, place.name)
+                os.rename(place.name, trash, src_dir_fd=place.dir, dst_dir_fd=bin_fd)
+            self._remove_tree(bin_fd, trash)
+            if progress is not None:
+                progress(len(files), len(files))
+            return files
 
     def delete(self, keys: Sequence[str]) -> None:
         with _os_errors("delete"):
-            self._delete(keys)
+            for key in keys:
+                self._unlink_key(key)
 
-    def _delete(self, keys: Sequence[str]) -> None:
-        for key in keys:
+    @contextlib.contextmanager
+    def lock(self, key: str) -> Iterator[None]:
+        """Queue writers of one folder on its ``flock`` for a whole read-modify-write.
+
+        Under contention a loser would otherwise write and fsync a temp file only to
+        be refused at the compare; queueing on the lock costs nothing when uncontended.
+        """
+        with contextlib.ExitStack() as stack:
             try:
+                place = stack.enter_context(self._place(key, create=False))
+            except (ObjectNotFound, PathConflict, SymlinkRefused, OSError):
+                place = None  # nothing there yet: the write creates it, under its own lock
+            if place is not None:
+                stack.enter_context(self._locked([place.dir]))
+            yield
+
+    def sweep(self, prefix: str = "", *, older_than: float = STALE_TEMP_SECONDS) -> dict[str, int]:
+        """Remove temp files older than ``older_than`` seconds and leftovers of interrupted deletes.
+
+        The whole root is swept (temp files can be anywhere, the trash is shared), whatever ``prefix``.
+        """
+        report = {"temp files": 0, "trash folders": 0}
+        with _os_errors("clean up"):
+            try:
+                with self._folder((), create=False) as root:
+                    report["temp files"] = self._sweep_temps(root, older_than)
                 with (
-                    self._open_parent(key, create=False) as (parent, name),
-                    self._lock(key),
-                    contextlib.suppress(FileNotFoundError),
+                    contextlib.suppress(ObjectNotFound, PathConflict, SymlinkRefused),
+                    self._folder(_TRASH, create=False) as bin_fd,
                 ):
-                    if stat.S_ISDIR(os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode):
-                        continue
-                    os.unlink(name, dir_fd=parent)
+                    for name in os.listdir(bin_fd):
+                        self._remove_tree(bin_fd, name)
+                        report["trash folders"] += 1
             except (ObjectNotFound, PathConflict, SymlinkRefused):
-                continue
-            self._prune(key)
+                pass
+        return report
 
     def close(self) -> None:
         pass
 
-    # -- helpers ---------------------------------------------------------------
+    # -- checks under the lock -------------------------------------------------
 
-    def _check(self, parent: int, name: str, key: str, mode: PutMode) -> None:
-        """Decide, under the key's lock, whether a conditional put may proceed."""
+    def _check(self, place: _Place, key: str, mode: PutMode) -> None:
+        """Whether a conditional write may go ahead: one ``stat``, whatever the file's size."""
         if mode == "overwrite":
             return
         try:
-            fd = self._open_file(parent, name, key)
-        except ObjectNotFound:
+            st = os.stat(place.name, dir_fd=place.dir, follow_symlinks=False)
+        except FileNotFoundError:
             if isinstance(mode, IfMatch):
+                raise ObjectNotFound(key) from None
+            return
+        kind = stat.S_IFMT(st.st_mode)
+        if kind == stat.S_IFLNK:
+            raise SymlinkRefused(key)
+        if kind == stat.S_IFDIR:
+            if isinstance(mode, IfMatch):
+                raise ObjectNotFound(key)
+            return  # an empty folder left behind is replaced by _rename_into; a full one conflicts there
+        if kind != stat.S_IFREG:
+            raise NotAFile(key)
+        if mode == "create" or (isinstance(mode, IfMatch) and version_of(st) != mode.version):
+            raise PreconditionFailed(key)
+
+    def _free(self, place: _Place, key: str) -> None:
+        """Make sure nothing is at ``place`` (an empty folder left behind is removed)."""
+        try:
+            st = os.stat(place.name, dir_fd=place.dir, follow_symlinks=False)
+        except FileNotFoundError:
+            return
+        if stat.S_ISDIR(st.st_mode) and self._remove_if_empty(place.dir, place.name):
+            return
+        raise DestinationExists(key)
+
+    def _rename_into(self, place: _Place, temp: str, key: str) -> None:
+        try:
+            os.rename(temp, place.name, src_dir_fd=place.dir, dst_dir_fd=place.dir)
+        except (IsADirectoryError, OSError) as error:
+            if not isinstance(error, IsADirectoryError) and error.errno not in (
+                errno.ENOTEMPTY,
+                errno.EEXIST,
+            ):
                 raise
+            # A folder is there: if it is empty (left behind by a failed write or a
+            # delete), it does not make the name unusable.
+            if not self._remove_if_empty(place.dir, place.name):
+                raise PathConflict(key) from None
+            os.rename(temp, place.name, src_dir_fd=place.dir, dst_dir_fd=place.dir)
+
+    def _still_in_place(self, place: _Place, key: str) -> None:
+        """The folder we hold is still at its path (not renamed or deleted since we walked to it)."""
+        if not place.dir_parts:
             return
         try:
-            if mode == "create":
-                raise PreconditionFailed(key)
-            with os.fdopen(fd, "rb", closefd=False) as handle:
-                if content_version(handle.read()) != mode.version:
-                    raise PreconditionFailed(key)
-        finally:
-            os.close(fd)
+            there = os.stat("/".join(place.dir_parts), dir_fd=place.root, follow_symlinks=False)
+        except (FileNotFoundError, NotADirectoryError):
+            raise PreconditionFailed(key) from None
+        held = os.fstat(place.dir)
+        if (there.st_dev, there.st_ino) != (held.st_dev, held.st_ino):
+            raise PreconditionFailed(key)
 
-    def _write_temp(self, parent: int, temp: str, data: bytes) -> None:
-        fd = os.open(
-            temp,
-            os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-            0o644,
-            dir_fd=parent,
-        )
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-    def _open_file(self, parent: int, name: str, key: str) -> int:
-        try:
-            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
-        except FileNotFoundError:
-            raise ObjectNotFound(key) from None
-        except OSError as error:
-            if error.errno == errno.ELOOP:
-                raise SymlinkRefused(key) from None
-            raise
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            os.close(fd)
-            raise ObjectNotFound(key)
-        return fd
+    # -- locks -------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _open_parent(self, key: str, *, create: bool) -> Iterator[tuple[int, str]]:
-        *dirs, name = key.split("/")
-        with self._open_dir(dirs, create=create, key=key) as fd:
-            yield fd, name
+    def _locked(self, folders: Iterable[int]) -> Iterator[None]:
+        """``flock`` every folder (by identity, in one global order, each once; re-entrant per thread)."""
+        held: set[tuple[int, int]] = self._held.__dict__.setdefault("folders", set())
+        wanted: dict[tuple[int, int], int] = {}
+        for fd in folders:
+            st = os.fstat(fd)
+            ident = (st.st_dev, st.st_ino)
+            if ident not in held:
+                wanted.setdefault(ident, fd)
+        taken: builtins.list[tuple[tuple[int, int], int]] = []
+        try:
+            for ident, fd in sorted(wanted.items()):
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                held.add(ident)
+                taken.append((ident, fd))
+            yield
+        finally:
+            for ident, fd in reversed(taken):
+                held.discard(ident)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+    # -- walking -----------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _open_dir(self, parts: Sequence[str], *, create: bool, key: str = "") -> Iterator[int]:
-        """Open root/parts... as a directory fd, refusing symlinks at every step."""
-        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        try:
-            for part in parts:
-                next_fd = self._open_child_dir(fd, part, create=create, key=key)
+    def _place(self, key: str, *, create: bool) -> Iterator[_Place]:
+        *dirs, name = _split(key)
+        with self._root(create=create) as root:
+            fd = os.dup(root)
+            try:
+                for part in dirs:
+                    next_fd = self._open_child(fd, part, create=create, key=key)
+                    os.close(fd)
+                    fd = next_fd
+                yield _Place(root, fd, name, tuple(dirs))
+            finally:
                 os.close(fd)
-                fd = next_fd
+
+    @contextlib.contextmanager
+    def _folder(self, parts: Sequence[str], *, create: bool) -> Iterator[int]:
+        with self._root(create=create) as root:
+            fd = os.dup(root)
+            try:
+                for part in parts:
+                    next_fd = self._open_child(fd, part, create=create, key="/".join(parts))
+                    os.close(fd)
+                    fd = next_fd
+                yield fd
+            finally:
+                os.close(fd)
+
+    @contextlib.contextmanager
+    def _root(self, *, create: bool) -> Iterator[int]:
+        try:
+            fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            if not create:
+                raise ObjectNotFound("") from None
+            _make_dirs(self.root)
+            fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except NotADirectoryError:
+            raise StorageError(
+                "The local memory folder is a file, not a folder; check MEMORY_TOOL_LOCAL_DIR."
+            ) from None
+        try:
             yield fd
         finally:
             os.close(fd)
 
-    def _open_child_dir(self, fd: int, part: str, *, create: bool, key: str) -> int:
+    def _open_child(self, fd: int, part: str, *, create: bool, key: str) -> int:
         for _ in range(10):
             try:
                 return os.open(part, _DIR_FLAGS, dir_fd=fd)
@@ -222,7 +523,7 @@ class LocalStore:
                 if not create:
                     raise ObjectNotFound(key) from None
                 with contextlib.suppress(FileExistsError):
-                    os.mkdir(part, 0o755, dir_fd=fd)
+                    os.mkdir(part, 0o700, dir_fd=fd)
             except OSError as error:
                 # O_NOFOLLOW|O_DIRECTORY on a symlink fails with ELOOP or ENOTDIR.
                 if error.errno in (errno.ELOOP, errno.ENOTDIR):
@@ -231,42 +532,320 @@ class LocalStore:
                 raise
         raise StorageError("A folder keeps disappearing while it is being created; try again.")
 
-    def _walk(self, fd: int, prefix: str) -> Iterator[ObjectInfo]:
-        for entry in sorted(_entries(fd), key=lambda e: e.name):
-            if entry.is_dir(follow_symlinks=False):
-                try:
-                    child = os.open(entry.name, _DIR_FLAGS, dir_fd=fd)
-                except OSError:
-                    continue
-                try:
-                    yield from self._walk(child, f"{prefix}{entry.name}/")
-                finally:
-                    os.close(child)
-            elif entry.is_file(follow_symlinks=False):
-                size = entry.stat(follow_symlinks=False).st_size
-                yield ObjectInfo(prefix + entry.name, size)
+    def _open_file(self, place: _Place, key: str) -> int:
+        return self._open_file_at(place.dir, place.name, key)
 
-    def _prune(self, key: str) -> None:
-        """Remove directories left empty by a delete, as object stores have no empty folders."""
-        dirs = key.split("/")[:-1]
-        while dirs:
-            *parents, name = dirs
+    def _open_file_at(self, folder: int, name: str, key: str) -> int:
+        try:
+            fd = os.open(name, _READ_FLAGS, dir_fd=folder)
+        except FileNotFoundError:
+            raise ObjectNotFound(key) from None
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                raise SymlinkRefused(key) from None
+            if error.errno in (errno.ENXIO, errno.EOPNOTSUPP, errno.ENODEV):
+                raise NotAFile(key) from None
+            raise
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            os.close(fd)
+            raise (ObjectNotFound if stat.S_ISDIR(mode) else NotAFile)(key)
+        return fd
+
+    def _stat_file(self, place: _Place, key: str) -> os.stat_result:
+        try:
+            st = os.stat(place.name, dir_fd=place.dir, follow_symlinks=False)
+        except FileNotFoundError:
+            raise ObjectNotFound(key) from None
+        kind = stat.S_IFMT(st.st_mode)
+        if kind == stat.S_IFREG:
+            return st
+        if kind == stat.S_IFLNK:
+            raise SymlinkRefused(key)
+        raise (ObjectNotFound if kind == stat.S_IFDIR else NotAFile)(key)
+
+    def _walk(self, top: int, prefix: str, include_reserved: bool) -> Iterator[ObjectInfo]:
+        """Every file below the open folder ``top``, depth first, iteratively (no recursion limit).
+
+        Folders on the current branch stay open (a descriptor each), which is what
+        makes the walk immune to a folder being swapped for a symlink meanwhile.
+        An unreadable folder is an error: a listing that silently left files out
+        would make a clear or a sync delete what it never saw.
+        """
+        now = time.time()
+        stack: builtins.list[tuple[int, str, Iterator[os.DirEntry[str]]]] = []
+        try:
+            stack.append((-1, prefix, iter(_scan(top))))
+            while stack:
+                fd, here, entries = stack[-1]
+                entry = next(entries, None)
+                if entry is None:
+                    stack.pop()
+                    if fd >= 0:
+                        os.close(fd)
+                    continue
+                name = entry.name
+                if name.startswith(TEMP_PREFIX):
+                    _sweep_if_stale(fd if fd >= 0 else top, entry, now)
+                    continue
+                if name.startswith(RESERVED_PREFIX) and not include_reserved:
+                    continue
+                key = here + name
+                if (
+                    not is_valid_name(name)
+                    or len(key.encode("utf-8", "surrogateescape")) > _MAX_WALK_KEY_BYTES
+                ):
+                    yield ObjectInfo(key, 0, foreign=True)
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    child = self._open_listed_dir(fd if fd >= 0 else top, name, key)
+                    if child is None:
+                        yield ObjectInfo(key, 0, foreign=True)
+                        continue
+                    try:
+                        children = iter(_scan(child))
+                    except BaseException:
+                        os.close(child)
+                        raise
+                    stack.append((child, key + "/", children))
+                elif entry.is_file(follow_symlinks=False):
+                    try:
+                        st = entry.stat(follow_symlinks=False)
+                    except FileNotFoundError:
+                        continue  # deleted while we listed
+                    yield ObjectInfo(key, st.st_size, version_of(st))
+                else:
+                    yield ObjectInfo(key, 0, foreign=True)  # a symlink, pipe, device or socket
+        finally:
+            for fd, _, _ in stack:
+                if fd >= 0:
+                    os.close(fd)
+
+    def _open_listed_dir(self, parent: int, name: str, key: str) -> int | None:
+        try:
+            return os.open(name, _DIR_FLAGS, dir_fd=parent)
+        except FileNotFoundError:
+            return None
+        except PermissionError:
+            raise StorageError(
+                "A folder in the workspace cannot be read (permission denied); fix its permissions, "
+                "then try again."
+            ) from None
+        except OSError as error:
+            if error.errno in (errno.ELOOP, errno.ENOTDIR):
+                return None  # swapped for a symlink or a file since it was listed
+            raise
+
+    @contextlib.contextmanager
+    def _subtree(self, place: _Place) -> Iterator[tuple[builtins.list[int], builtins.list[ObjectInfo]]]:
+        """Open every folder of the subtree at ``place`` (to lock them) and list its files."""
+        folders: builtins.list[int] = []
+        files: builtins.list[ObjectInfo] = []
+        try:
+            top = self._open_child(place.dir, place.name, create=False, key=place.name)
+        except ObjectNotFound:
+            raise
+        folders.append(top)
+        try:
+            pending = [(top, "/".join((*place.dir_parts, place.name)) + "/")]
+            while pending:
+                fd, here = pending.pop()
+                for entry in _scan(fd):
+                    if entry.name.startswith(TEMP_PREFIX):
+                        continue
+                    key = here + entry.name
+                    if entry.is_dir(follow_symlinks=False):
+                        child = self._open_listed_dir(fd, entry.name, key)
+                        if child is not None:
+                            folders.append(child)
+                            pending.append((child, key + "/"))
+                    elif entry.is_file(follow_symlinks=False):
+                        with contextlib.suppress(FileNotFoundError):
+                            st = entry.stat(follow_symlinks=False)
+                            files.append(
+                                ObjectInfo(
+                                    key, st.st_size, version_of(st), foreign=not is_valid_name(entry.name)
+                                )
+                            )
+                    else:
+                        files.append(ObjectInfo(key, 0, foreign=True))
+            yield folders, files
+        finally:
+            for fd in folders:
+                os.close(fd)
+
+    # -- helpers -----------------------------------------------------------------
+
+    def _link_record(self, folder: int, temp: str, record: str) -> None:
+        """Give the new file a second name at ``record`` (same inode: stored once)."""
+        *dirs, name = _split(record)
+        try:
+            with self._folder(dirs, create=True) as target:
+                _link_or_copy(folder, temp, target, name)
+        except (PathConflict, SymlinkRefused):
+            raise StorageError(
+                "The local memory folder's reserved area (.memspace) has a file or a symbolic link "
+                "where a folder should be; move it away, then try again."
+            ) from None
+
+    def _unlink_key(self, key: str) -> None:
+        try:
+            with self._place(key, create=False) as place, contextlib.suppress(FileNotFoundError):
+                if stat.S_ISDIR(os.stat(place.name, dir_fd=place.dir, follow_symlinks=False).st_mode):
+                    return
+                os.unlink(place.name, dir_fd=place.dir)
+        except (ObjectNotFound, PathConflict, SymlinkRefused):
+            return
+        self._prune(_split(key)[:-1])
+
+    def _prune(self, dirs: Sequence[str]) -> None:
+        """Remove folders left empty (object stores have no empty folders; neither do we)."""
+        parts = list(dirs)
+        while parts:
+            *parents, name = parts
             try:
-                with self._open_dir(parents, create=False) as fd:
+                with self._folder(parents, create=False) as fd:
                     os.rmdir(name, dir_fd=fd)
             except (OSError, ObjectNotFound, PathConflict, SymlinkRefused):
                 return
-            dirs = parents
+            parts = parents
 
-    @contextlib.contextmanager
-    def _lock(self, key: str) -> Iterator[None]:
-        stripe = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=2).digest()) % _LOCK_STRIPES
-        fd = os.open(self._locks / f"{stripe:03d}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    def _remove_if_empty(self, parent: int, name: str) -> bool:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
+            os.rmdir(name, dir_fd=parent)
+        except OSError:
+            return False
+        return True
+
+    def _remove_tree(self, parent: int, name: str) -> None:
+        """``rm -r`` of ``parent/name`` through descriptors, iteratively, never following a symlink."""
+        try:
+            top = os.open(name, _DIR_FLAGS, dir_fd=parent)
+        except (FileNotFoundError, NotADirectoryError, OSError):
+            with contextlib.suppress(OSError):
+                os.unlink(name, dir_fd=parent)
+            return
+        stack: builtins.list[tuple[int, int, str]] = [(top, parent, name)]  # (folder, its parent, its name)
+        try:
+            while stack:
+                fd, owner, own_name = stack[-1]
+                descended = False
+                for entry in _scan(fd):
+                    if entry.is_dir(follow_symlinks=False):
+                        try:
+                            child = os.open(entry.name, _DIR_FLAGS, dir_fd=fd)
+                        except OSError:
+                            continue
+                        stack.append((child, fd, entry.name))
+                        descended = True
+                        break
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(entry.name, dir_fd=fd)
+                if descended:
+                    continue
+                stack.pop()
+                os.close(fd)
+                with contextlib.suppress(OSError):
+                    os.rmdir(own_name, dir_fd=owner)
+        finally:
+            for fd, _, _ in stack:
+                os.close(fd)
+
+    def _sweep_temps(self, root: int, older_than: float) -> int:
+        removed = 0
+        now = time.time()
+        pending = [os.dup(root)]
+        while pending:
+            fd = pending.pop()
+            try:
+                for entry in _scan(fd):
+                    if entry.name.startswith(TEMP_PREFIX):
+                        removed += _sweep_if_stale(fd, entry, now, older_than)
+                    elif entry.is_dir(follow_symlinks=False):
+                        with contextlib.suppress(OSError):
+                            pending.append(os.open(entry.name, _DIR_FLAGS, dir_fd=fd))
+            finally:
+                os.close(fd)
+        return removed
+
+
+def _link_or_copy(folder: int, temp: str, target: int, name: str) -> None:
+    try:
+        os.link(temp, name, src_dir_fd=folder, dst_dir_fd=target, follow_symlinks=False)
+    except FileExistsError:
+        pass  # a retried write with the same record
+    except OSError as error:
+        if error.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
+            raise
+        # No hard links here (another file system mounted inside the root): copy.
+        fd = os.open(temp, _READ_FLAGS, dir_fd=folder)
+        try:
+            data = _read_all(fd, os.fstat(fd).st_size)
         finally:
             os.close(fd)
+        with contextlib.suppress(FileExistsError):
+            _write_file(target, name, data)
+
+
+def _scan(fd: int) -> list[os.DirEntry[str]]:
+    with os.scandir(fd) as entries:
+        return list(entries)
+
+
+def _sweep_if_stale(
+    folder: int, entry: os.DirEntry[str], now: float, older_than: float = STALE_TEMP_SECONDS
+) -> int:
+    try:
+        if now - entry.stat(follow_symlinks=False).st_mtime < older_than:
+            return 0
+        os.unlink(entry.name, dir_fd=folder)
+    except OSError:
+        return 0
+    return 1
+
+
+def _write_file(folder: int, name: str, data: bytes) -> None:
+    fd = os.open(name, _WRITE_FLAGS, 0o600, dir_fd=folder)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(name, dir_fd=folder)  # no partial file is left behind (disk full, ...)
+        raise
+    os.close(fd)
+
+
+def _read_all(fd: int, size_hint: int) -> bytes:
+    chunks: list[bytes] = []
+    want = max(size_hint, 0) + 1  # one byte more, to notice growth without an extra call
+    while True:
+        chunk = os.read(fd, want)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        want = 1 << 20
+
+
+def _make_dirs(path: Path) -> None:
+    """``mkdir -p`` where every folder created is 0o700 (not only the last one)."""
+    missing: list[Path] = []
+    here = path
+    while not here.exists():
+        missing.append(here)
+        if here.parent == here:
+            break
+        here = here.parent
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            folder.mkdir(mode=0o700)
+
+
+def _split(key: str) -> list[str]:
+    return [part for part in key.split("/") if part]
 
 
 @contextlib.contextmanager
@@ -280,13 +859,3 @@ def _os_errors(action: str) -> Iterator[None]:
             f"The local memory folder could not {action}: {reason.lower()}. "
             "Check the folder's permissions and free space."
         ) from None
-
-
-def _entries(fd: int) -> list[os.DirEntry[str]]:
-    """Directory entries that belong to users: no temp files, no internal folder."""
-    with os.scandir(fd) as it:
-        return [entry for entry in it if not entry.name.startswith(RESERVED_PREFIX)]
-
-
-def _split_dir(prefix: str) -> list[str]:
-    return [part for part in prefix.split("/") if part]

@@ -1,20 +1,27 @@
 """S3 and Cloudflare R2 (and any S3-compatible service) on obstore.
 
 * Conditional writes are S3's own: create is ``If-None-Match: *``, compare-and-swap
-  is ``If-Match: <etag>``; the version of an object is its ETag.
+  is ``If-Match: <etag>``; the version of an object is its ETag. Deletes and
+  renames are fenced with conditional PUTs (:mod:`memspace.storage.objects`).
 * Each object carries its recent write ids in user metadata
   (``x-amz-meta-memspace-write-ids``), so the workspace can recognise its own
   write after a lost response (obstore retries the PUT, which then fails 412).
-* A PUT that times out or loses its connection has an unknown outcome: it is
-  reported as :class:`OutcomeUnknown` and settled by the workspace on re-read.
-* Listing pages through every result; deletes go 1000 keys a request, a few
-  requests at a time. One client per store, reused for every call.
+* A PUT that gets no HTTP answer has an unknown outcome: it is reported as
+  :class:`OutcomeUnknown` and settled by the workspace on re-read.
+* Listing pages through every result, leaves out folder-marker objects
+  (``dir/``), and survives keys obstore cannot parse (a control character): those
+  are listed through :mod:`memspace.storage.s3_signed` and reported as foreign.
+* Failures are told apart by their HTTP status and S3 error code, never by
+  words in a message, and the advice fits the cause: a missing bucket, wrong
+  credentials, no credentials at all, an unreachable endpoint, a server failing.
 * No error message carries a secret, a bucket name or an endpoint: the model
-  sees the cause, the operator's log gets the detail (redacted).
+  sees the cause, the operator's log (``--verbose`` on the command line) gets
+  the detail, redacted.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -23,15 +30,9 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from memspace.errors import ConfigError, MissingDependencyError, StorageError
-from memspace.storage.base import (
-    Blob,
-    IfMatch,
-    ObjectInfo,
-    ObjectNotFound,
-    OutcomeUnknown,
-    PreconditionFailed,
-    PutMode,
-)
+from memspace.storage.base import IfMatch, ObjectNotFound, OutcomeUnknown, PreconditionFailed, PutMode
+from memspace.storage.objects import ObjectStore, RawInfo, RawObject
+from memspace.storage.s3_signed import Credentials, SignedRequestError, SignedRequests
 
 if TYPE_CHECKING:
     from obstore.store import ClientConfig, RetryConfig
@@ -41,10 +42,9 @@ __all__ = ["S3Store", "r2_endpoint"]
 
 log = logging.getLogger("memspace.storage.s3")
 
-WRITE_IDS_ATTRIBUTE = "memspace-write-ids"
 DELETE_BATCH = 1000  # S3 DeleteObjects takes at most 1000 keys
 DELETE_PARALLELISM = 4
-_ACCOUNT_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+_ACCOUNT_ID = re.compile(r"[A-Za-z0-9-]{1,64}\Z")
 _JURISDICTIONS = ("eu", "fedramp")
 
 # Timeouts and retries: throttling (503 SlowDown), 5xx and connection errors are
@@ -55,6 +55,15 @@ RETRY_CONFIG: dict[str, Any] = {
     "retry_timeout": timedelta(seconds=30),
     "backoff": {"init_backoff": timedelta(milliseconds=50), "max_backoff": timedelta(seconds=2), "base": 2},
 }
+# A server-side copy that refuses to overwrite: AWS S3 (since 2025) and compatible servers take
+# the standard header on CopyObject, R2 its own.
+_COPY_IF_ABSENT = {"s3": "header:If-None-Match:*", "r2": "header:cf-copy-destination-if-none-match:*"}
+
+_CREDENTIAL_VARIABLES = {
+    "s3": "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)",
+    "r2": "R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY",
+}
+_BUCKET_VARIABLES = {"s3": "AWS_S3_BUCKET", "r2": "R2_BUCKET_NAME"}
 
 
 def r2_endpoint(account_id: str, jurisdiction: str | None = None) -> str:
@@ -78,8 +87,10 @@ def _obstore() -> Any:
     return obstore
 
 
-class S3Store:
-    """A :class:`~memspace.storage.base.Store` on an S3 bucket."""
+class S3Store(ObjectStore):
+    """A :class:`~memspace.storage.base.Store` on an S3 bucket (or an R2 one, ``kind="r2"``)."""
+
+    max_key_bytes: int | None = 1024
 
     def __init__(
         self,
@@ -100,16 +111,24 @@ class S3Store:
 
         self.kind = kind
         self.bucket = bucket
+        # Which objects these are, for the search cache: service, endpoint, bucket (never a credential).
+        self.cache_identity = f"{kind}|{endpoint.rstrip('/') if endpoint else 'aws:' + region}|{bucket}"
         self._obstore = obstore
         self._secrets = [s for s in (access_key_id, secret_access_key, session_token) if s]
+        self._static = (
+            Credentials(access_key_id, secret_access_key, session_token)
+            if access_key_id and secret_access_key
+            else None
+        )
+        self._provider = credential_provider
         options: dict[str, Any] = {**CLIENT_OPTIONS, **(client_options or {})}
         if endpoint and endpoint.startswith("http://"):
             options.setdefault("allow_http", True)
-        config: dict[str, Any] = {"region": region}
+        config: dict[str, Any] = {"region": region, "copy_if_not_exists": _COPY_IF_ABSENT.get(kind, "")}
         if endpoint:
             config["endpoint"] = endpoint
             config["virtual_hosted_style_request"] = False
-        if access_key_id and secret_access_key:
+        if self._static:
             config["access_key_id"] = access_key_id
             config["secret_access_key"] = secret_access_key
             if session_token:
@@ -124,6 +143,9 @@ class S3Store:
             )
         except Exception as error:
             raise self._failure(error, "configure") from None
+        self._signed = SignedRequests(
+            bucket=bucket, region=region, endpoint=endpoint, credentials=self._credentials
+        )
 
     @classmethod
     def from_env(cls, kind: str, environ: Mapping[str, str]) -> S3Store:
@@ -162,44 +184,48 @@ class S3Store:
             credential_provider=provider,
         )
 
-    # -- the Store protocol ----------------------------------------------------
+    # -- the raw object store ---------------------------------------------------
 
-    def get(self, key: str) -> Blob:
+    def _raw_get(self, key: str, max_bytes: int | None = None) -> RawObject:
         try:
-            result = self._obstore.get(self._store, key)
+            options = {"range": (0, max_bytes)} if max_bytes is not None else None
+            try:
+                result = self._obstore.get(self._store, key, options=options)
+            except Exception as error:
+                if options is None or _http_status(error) != 416:
+                    raise
+                result = self._obstore.get(self._store, key)  # an empty object has no byte range
             data = bytes(result.bytes())
         except FileNotFoundError as error:
-            raise self._missing(key, error) from None
-        except Exception as error:
-            raise self._failure(error, "read") from None
-        return Blob(data, result.meta["e_tag"], _write_ids(result.attributes))
-
-    def head(self, key: str) -> ObjectInfo:
-        try:
-            result = self._obstore.get(self._store, key, options={"head": True})
-        except FileNotFoundError as error:
-            raise self._missing(key, error) from None
+            raise self._missing(key, error, "read") from None
         except Exception as error:
             raise self._failure(error, "read") from None
         meta = result.meta
-        return ObjectInfo(key, meta["size"], meta["e_tag"], _write_ids(result.attributes))
+        return RawObject(
+            data, meta["e_tag"], max(meta["size"], len(data)), _metadata(result.attributes), _age(meta)
+        )
 
-    def put(self, key: str, data: bytes, *, mode: PutMode, write_ids: tuple[str, ...]) -> str:
+    def _raw_head(self, key: str) -> RawObject:
+        try:
+            result = self._obstore.get(self._store, key, options={"head": True})
+        except FileNotFoundError as error:
+            raise self._missing(key, error, "read") from None
+        except Exception as error:
+            raise self._failure(error, "read") from None
+        meta = result.meta
+        return RawObject(b"", meta["e_tag"], meta["size"], _metadata(result.attributes), _age(meta))
+
+    def _raw_put(self, key: str, data: bytes, *, mode: PutMode, meta: Mapping[str, str]) -> str:
         exceptions = self._obstore.exceptions
         put_mode: Any = {"e_tag": mode.version} if isinstance(mode, IfMatch) else mode
         try:
             result = self._obstore.put(
-                self._store,
-                key,
-                data,
-                mode=put_mode,
-                attributes={WRITE_IDS_ATTRIBUTE: " ".join(write_ids)},
-                use_multipart=False,
+                self._store, key, data, mode=put_mode, attributes=dict(meta), use_multipart=False
             )
         except (exceptions.AlreadyExistsError, exceptions.PreconditionError):
             raise PreconditionFailed(key) from None
         except FileNotFoundError as error:
-            raise self._missing(key, error) from None
+            raise self._missing(key, error, "write") from None
         except Exception as error:
             failure = self._failure(error, "write")
             if _is_transport_error(error):
@@ -207,8 +233,12 @@ class S3Store:
             raise failure from None
         return str(result["e_tag"])
 
-    def delete(self, keys: Sequence[str]) -> None:
-        batches = [list(keys[i : i + DELETE_BATCH]) for i in range(0, len(keys), DELETE_BATCH)]
+    def _raw_delete(self, keys: Sequence[str]) -> None:
+        usable = [key for key in keys if _parsable(key)]
+        for key in keys:
+            if not _parsable(key):
+                self._signed_call(lambda key=key: self._signed.delete(key), "delete")
+        batches = [usable[i : i + DELETE_BATCH] for i in range(0, len(usable), DELETE_BATCH)]
 
         def delete_batch(batch: list[str]) -> None:
             try:
@@ -223,53 +253,133 @@ class S3Store:
         with ThreadPoolExecutor(max_workers=DELETE_PARALLELISM) as pool:
             list(pool.map(delete_batch, batches))
 
-    def list(self, prefix: str) -> Iterator[ObjectInfo]:
+    def _raw_copy(self, source: str, destination: str) -> None:
+        exceptions = self._obstore.exceptions
+        try:
+            self._obstore.copy(self._store, source, destination, overwrite=False)
+        except (exceptions.AlreadyExistsError, exceptions.PreconditionError):
+            raise PreconditionFailed(destination) from None
+        except FileNotFoundError as error:
+            raise self._missing(source, error, "copy") from None
+        except Exception as error:
+            raise self._failure(error, "copy") from None
+
+    def _raw_list(self, prefix: str) -> Iterator[RawInfo]:
+        """Every object below ``prefix``; folder markers (``dir/`` objects) are left out."""
         # obstore's prefix matches whole path segments: "team" never matches "team2/...".
+        markers: dict[str, RawInfo] = {}
+        folders: set[str] = set()
+        try:
+            for info in self._list_objects(prefix):
+                *parents, _ = info.key.split("/")
+                for depth in range(1, len(parents) + 1):
+                    folders.add("/".join(parents[:depth]))
+                if info.size == 0:
+                    markers[info.key] = info  # a folder marker, if anything is below it
+                    continue
+                yield info
+        except StorageError:
+            raise
+        except Exception as error:
+            raise self._failure(error, "list") from None
+        for key, info in markers.items():
+            if key not in folders:
+                yield info
+
+    def _list_objects(self, prefix: str) -> Iterator[RawInfo]:
+        exceptions = self._obstore.exceptions
+        seen: set[str] = set()
         try:
             for chunk in self._obstore.list(self._store, prefix=prefix.rstrip("/") or None, chunk_size=1000):
                 for meta in chunk:
-                    yield ObjectInfo(meta["path"], meta["size"], meta["e_tag"])
-        except Exception as error:
-            raise self._failure(error, "list") from None
-
-    def close(self) -> None:
-        pass  # the HTTP client's connections close with the store object
+                    seen.add(meta["path"])
+                    yield RawInfo(meta["path"], meta["size"], meta["e_tag"] or "", _age(meta))
+        except exceptions.InvalidPathError:
+            # A key obstore cannot parse fails its whole page: list the prefix ourselves.
+            if self._credentials() is None:
+                raise StorageError(
+                    f"The memory storage could not list: an object below this workspace has a control "
+                    f"character in its name, which the {'R2' if self.kind == 'r2' else 'S3'} client cannot "
+                    "read without explicit credentials; remove or rename it with another S3 tool."
+                ) from None
+            log.info("memspace: the bucket holds keys the S3 client cannot parse; listing them directly")
+            listed: list[Any] = self._signed_call(lambda: list(self._signed.list(prefix)), "list")
+            for item in listed:
+                if item.key not in seen:
+                    age = (dt.datetime.now(dt.UTC) - item.last_modified).total_seconds()
+                    yield RawInfo(item.key, item.size, item.etag, age)
 
     # -- errors ------------------------------------------------------------------
 
-    def _missing(self, key: str, error: BaseException) -> ObjectNotFound | StorageError:
-        if "NoSuchBucket" in str(error):
-            return self._failure(error, "read")
+    def _credentials(self) -> Credentials | None:
+        if self._static is not None:
+            return self._static
+        if self._provider is not None:
+            try:
+                found = self._provider()
+            except Exception:
+                return None
+            if isinstance(found, Mapping) and found.get("access_key_id"):
+                return Credentials(
+                    str(found["access_key_id"]), str(found["secret_access_key"]), found.get("token")
+                )
+        return None
+
+    def _signed_call(self, call: Any, action: str) -> Any:
+        try:
+            return call()
+        except SignedRequestError as error:
+            raise self._failure(error, action) from None
+        except Exception as error:  # an unparsable answer
+            raise self._failure(error, action) from None
+
+    def _missing(self, key: str, error: BaseException, action: str) -> ObjectNotFound | StorageError:
+        if _s3_code(error) == "NoSuchBucket":
+            return self._failure(error, action)
         return ObjectNotFound(key)
 
     def _failure(self, error: BaseException, action: str) -> StorageError:
-        """A model-safe StorageError for ``error``; the detail goes to the log, redacted."""
-        text = str(error)
-        exceptions = self._obstore.exceptions
+        """A safe StorageError for ``error``, with advice that fits its cause; the detail is logged."""
         service = "R2" if self.kind == "r2" else "S3"
-        if "NoSuchBucket" in text or ("404 Not Found" in text and "bucket" in text.lower()):
-            cause = f"the {service} bucket does not exist; check the bucket name setting"
-        elif isinstance(error, exceptions.PermissionDeniedError | exceptions.UnauthenticatedError) or any(
-            marker in text
-            for marker in ("SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied", "403")
+        exceptions = self._obstore.exceptions
+        status = _http_status(error)
+        code = _s3_code(error)
+        has_credentials = self._static is not None or self._provider is not None
+        if code == "NoSuchBucket":
+            cause = (
+                f"the {service} bucket does not exist; create it, or set {_BUCKET_VARIABLES.get(self.kind, 'the bucket')} "
+                "to an existing one"
+            )
+        elif code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken"):
+            cause = (
+                f"{service} refused the credentials ({code}); fix "
+                f"{_CREDENTIAL_VARIABLES.get(self.kind, 'the access key and secret')}"
+            )
+        elif code == "AccessDenied" or (code is None and status in (401, 403) and has_credentials):
+            cause = f"{service} denied access to the bucket; give these credentials access to it"
+        elif not has_credentials and (
+            status in (401, 403)
+            or _is_transport_error(error)
+            or isinstance(error, exceptions.PermissionDeniedError | exceptions.UnauthenticatedError)
         ):
-            cause = f"{service} refused the credentials (access denied); check the access key and secret"
-        elif (status := _http_status(error)) is not None:
-            cause = f"{service} kept answering HTTP {status} after retries"
+            cause = f"no {service} credentials were found; set {_CREDENTIAL_VARIABLES.get(self.kind, 'them')}"
+        elif (status is not None and status >= 500) or status == 429:
+            cause = f"{service} kept answering HTTP {status} after retries; try again later"
+        elif status is not None:
+            cause = f"{service} answered HTTP {status}{f' ({code})' if code else ''}"
         elif _is_transport_error(error):
             cause = (
-                f"the {service} endpoint could not be reached or timed out; check the endpoint and network"
+                f"the {service} endpoint could not be reached or timed out; check the endpoint setting "
+                "and the network, then try again"
             )
-        elif "builder error" in text or action == "configure":
+        elif action == "configure":
             cause = f"the {service} client settings are invalid (endpoint, region or credentials)"
         else:
             cause = f"{service} failed ({type(error).__name__})"
         log.warning(
-            "memspace %s %s failed on bucket %r: %s", service, action, self.bucket, self._redact(text)
+            "memspace %s %s failed on bucket %r: %s", service, action, self.bucket, self._redact(str(error))
         )
-        return StorageError(
-            f"The memory storage could not {action}: {cause}. Try again later or ask an operator."
-        )
+        return StorageError(f"The memory storage could not {action}: {cause}.")
 
     def _redact(self, text: str) -> str:
         for secret in self._secrets:
@@ -284,33 +394,51 @@ class S3Store:
         return text.split("Debug source:")[0].strip()[:2000]
 
 
-def _write_ids(attributes: Mapping[str, Any]) -> tuple[str, ...]:
-    return tuple(str(attributes.get(WRITE_IDS_ATTRIBUTE, "")).split())
+def _metadata(attributes: Mapping[str, Any]) -> dict[str, str]:
+    return {str(name): str(value) for name, value in attributes.items() if str(name).startswith("memspace-")}
 
 
-_STATUS = re.compile(r"status code: (\d{3})")
-_TRANSPORT_MARKERS = (
-    "error sending request",
-    "operation timed out",
-    "connection refused",
-    "connection reset",
-    "connection closed",
-    "broken pipe",
-)
+def _age(meta: Mapping[str, Any]) -> float:
+    modified = meta.get("last_modified")
+    if not isinstance(modified, dt.datetime):
+        return 0.0
+    return max(0.0, (dt.datetime.now(dt.UTC) - modified).total_seconds())
+
+
+# obstore formats a failed request as "... Server returned non-2xx status code: 404 Not Found: <body>",
+# and S3 bodies carry <Code>...</Code>. These two patterns are the only parts of a message we read.
+_STATUS = re.compile(r"status code: (\d{3})\b")
+_CODE = re.compile(r"<Code>([A-Za-z]+)</Code>")
+_TRANSPORT_KINDS = ("error sending request", "operation timed out", "connection", "broken pipe")
 
 
 def _http_status(error: BaseException) -> int | None:
     """The HTTP status the server finally answered, if it answered at all."""
+    if isinstance(error, SignedRequestError):
+        return error.status or None
     match = _STATUS.search(str(error))
     return int(match.group(1)) if match else None
 
 
+def _s3_code(error: BaseException) -> str | None:
+    match = _CODE.search(str(error) if not isinstance(error, SignedRequestError) else error.detail)
+    return match.group(1) if match else None
+
+
 def _is_transport_error(error: BaseException) -> bool:
     """No HTTP answer came back (refused, reset, timed out): a write's outcome is unknown."""
+    if isinstance(error, SignedRequestError):
+        return error.status == 0
     if _http_status(error) is not None:
         return False
-    text = str(error).lower()
-    return any(marker in text for marker in _TRANSPORT_MARKERS)
+    # reqwest's error kinds, as obstore renders them ("HTTP error: error sending request", ...).
+    head = str(error).split("Debug source:")[0].lower()
+    return any(kind in head for kind in _TRANSPORT_KINDS)
+
+
+def _parsable(key: str) -> bool:
+    """Whether obstore can address ``key`` (it refuses control characters)."""
+    return not any(ord(char) < 0x20 or ord(char) == 0x7F for char in key)
 
 
 def _require(environ: Mapping[str, str], *names: str) -> None:

@@ -1,4 +1,4 @@
-"""``MemoryTools``: the seven tools bound to one workspace, callable by any agent loop."""
+"""``MemoryTools``: the seven tools (and search) bound to one workspace, callable by any agent loop."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from memspace.storage.registry import open_store
 from memspace.tools.arguments import ArgumentError, validate
 from memspace.tools.messages import model_message
 from memspace.tools.render import render_edit, render_file, render_listing
+from memspace.tools.render_search import render_find, render_ranked, render_search
 from memspace.tools.schema import TOOLS, DefinitionStyle, ToolSpec, definitions
-from memspace.workspace import Progress, TextFile, Workspace
+from memspace.workspace import Progress, TextFile, Workspace, open_workspace
 
-__all__ = ["INSTRUCTIONS", "MemoryTools", "ToolResult"]
+__all__ = ["INSTRUCTIONS", "SEARCH_TOOLS", "MemoryTools", "ToolResult"]
 
 log = logging.getLogger("memspace")
 
@@ -34,6 +35,12 @@ _READ_ONLY_INSTRUCTIONS = (
     "memory_view with absolute paths such as /notes/topic.md. View '/' before multi-step work "
     "to see what is there. You cannot change it."
 )
+_SEARCH_INSTRUCTIONS = (
+    " To look something up, search (memory_search for text in files, memory_find for file "
+    "names) rather than viewing files one by one."
+)
+# On by default; memory_tool_search=false leaves them out (the seven tools are the contract).
+SEARCH_TOOLS = ("memory_search", "memory_find")
 
 
 @dataclass(frozen=True)
@@ -54,9 +61,14 @@ class MemoryTools:
     True
     """
 
-    def __init__(self, workspace: Workspace) -> None:
+    def __init__(self, workspace: Workspace, *, search: bool = True) -> None:
         self.workspace = workspace
-        self._specs = tuple(spec for spec in TOOLS if not (spec.writes and workspace.read_only))
+        self.search = search
+        self._specs = tuple(
+            spec
+            for spec in TOOLS
+            if not (spec.writes and workspace.read_only) and (search or spec.name not in SEARCH_TOOLS)
+        )
         self._handlers: dict[str, Callable[[dict[str, Any], Progress | None], str]] = {
             "memory_view": self._view,
             "memory_create_update": self._create_update,
@@ -65,6 +77,8 @@ class MemoryTools:
             "memory_delete": self._delete,
             "memory_rename": self._rename,
             "memory_clear_all": self._clear_all,
+            "memory_search": self._search,
+            "memory_find": self._find,
         }
 
     @classmethod
@@ -81,13 +95,10 @@ class MemoryTools:
         between several workspaces, or to bring your own implementation).
         """
         settings = Settings.from_config(agent_config, environ=environ)
-        workspace = Workspace(
-            store if store is not None else open_store(settings, environ),
-            base=settings.base,
-            limits=settings.limits,
-            read_only=settings.read_only,
+        return cls(
+            open_workspace(settings, store if store is not None else open_store(settings, environ)),
+            search=settings.search,
         )
-        return cls(workspace)
 
     @property
     def names(self) -> list[str]:
@@ -97,11 +108,18 @@ class MemoryTools:
     @property
     def instructions(self) -> str:
         """A short system instruction on how to use the workspace."""
-        return _READ_ONLY_INSTRUCTIONS if self.workspace.read_only else INSTRUCTIONS
+        text = _READ_ONLY_INSTRUCTIONS if self.workspace.read_only else INSTRUCTIONS
+        return text + _SEARCH_INSTRUCTIONS if self.search else text
 
-    def definitions(self, style: DefinitionStyle = "json") -> list[dict[str, Any]]:
-        """Tool schemas for ``openai``, ``anthropic``, ``mcp`` or plain ``json``."""
-        return definitions(self._specs, style)
+    def definitions(
+        self, style: DefinitionStyle = "json", *, strict: bool | None = None
+    ) -> list[dict[str, Any]]:
+        """Tool schemas for ``openai``, ``responses``, ``anthropic``, ``mcp`` or plain ``json``.
+
+        The OpenAI styles are strict by default (``strict=False`` to leave strict mode off);
+        see :func:`memspace.tools.schema.definitions`.
+        """
+        return definitions(self._specs, style, strict=strict)
 
     def call(
         self, name: str, args: Mapping[str, Any] | str | None = None, *, progress: Progress | None = None
@@ -156,6 +174,12 @@ class MemoryTools:
         for spec in self._specs:
             if spec.name == name:
                 return spec
+        if name in SEARCH_TOOLS and not self.search:
+            return ToolResult(
+                f"{name} is not available: search is turned off for this memory workspace; "
+                "use memory_view instead.",
+                is_error=True,
+            )
         if name in self._handlers:
             return ToolResult(
                 str(ReadOnlyError(f"{name} is not available: this memory workspace is read-only.")),
@@ -221,6 +245,44 @@ class MemoryTools:
     def _clear_all(self, args: dict[str, Any], progress: Progress | None) -> str:
         count = self.workspace.clear(progress=progress)
         return f"Cleared the memory workspace: deleted {_count(count, 'file')}."
+
+    def _search(self, args: dict[str, Any], progress: Progress | None) -> str:
+        ws = self.workspace
+        pattern, path, glob = args["pattern"], args.get("path", "/"), args.get("glob")
+        regex, case_sensitive = args.get("regex", False), args.get("case_sensitive", False)
+        scope = str(ws.path(path))
+        if args.get("mode", "lines") == "ranked":
+            from memspace.ranking import rank  # with the search modules, on first use
+
+            if regex:
+                raise ArgumentError(
+                    "regex does not apply to mode 'ranked', which looks for words; "
+                    "leave regex out, or search for lines."
+                )
+            ranked = rank(ws, pattern, path=path, glob=glob)
+            return render_ranked(ranked, scope=scope, glob=glob, max_chars=ws.limits.max_view_chars)
+        result = ws.search(pattern, path=path, glob=glob, regex=regex, case_sensitive=case_sensitive)
+        return render_search(
+            result,
+            pattern=pattern,
+            scope=scope,
+            glob=glob,
+            regex=regex,
+            case_sensitive=case_sensitive,
+            max_chars=ws.limits.max_view_chars,
+        )
+
+    def _find(self, args: dict[str, Any], progress: Progress | None) -> str:
+        ws = self.workspace
+        path = args.get("path", "/")
+        entries = ws.find(args["glob"], path=path)
+        return render_find(
+            entries,
+            glob=args["glob"],
+            scope=str(ws.path(path)),
+            max_entries=ws.limits.max_dir_entries,
+            max_chars=ws.limits.max_view_chars,
+        )
 
 
 def _count(n: int, noun: str) -> str:

@@ -8,10 +8,13 @@ the Anthropic adapter have tables of their own.
 
 from __future__ import annotations
 
+import json
+
 from memspace.edits import enumerate_lines
 from memspace.errors import (
     AlreadyExistsError,
     EmptySearchError,
+    InvalidPatternError,
     LineOutOfRangeError,
     MemspaceError,
     MultipleMatchesError,
@@ -30,6 +33,8 @@ def model_message(error: MemspaceError, tool: str) -> str:
         return f"{path} already exists; use mode 'overwrite' to replace it or 'append' to add to it."
     if isinstance(error, RootPathError) and error.operation == "delete":
         return "Deleting '/' would remove the whole workspace; use memory_clear_all for that."
+    if isinstance(error, InvalidPatternError):
+        return _pattern_message(error)
     if isinstance(error, EmptySearchError):
         return "old_str is empty; give the exact text to replace, copied from the file."
     if isinstance(error, NoMatchError):
@@ -49,3 +54,20 @@ def model_message(error: MemspaceError, tool: str) -> str:
             "(end of the file)."
         )
     return str(error)
+
+
+def _pattern_message(error: InvalidPatternError) -> str:
+    shown = json.dumps(error.pattern[:100], ensure_ascii=False)
+    if error.kind == "glob":
+        return (
+            f"glob {shown} is not valid: {error.reason}. Use * for any characters in a name, ** for "
+            'any folders and ? for one character, e.g. "*.md" or "notes/**/2024-*".'
+        )
+    if error.kind == "regex":
+        return (
+            f"pattern {shown} is not a valid regular expression: {error.reason}. Fix it, or set "
+            "regex to false to search for the text as written."
+        )
+    if error.kind == "words":
+        return f"pattern {shown} cannot be used for a ranked search: {error.reason}; give a few words."
+    return f"pattern {shown} cannot be searched for: {error.reason}."

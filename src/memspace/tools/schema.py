@@ -1,38 +1,76 @@
-"""The seven tools as a model sees them: names, descriptions, JSON schemas.
+"""The tools as a model sees them (the seven, and search): names, descriptions, JSON schemas.
 
 :func:`definitions` renders them in the shape each API expects; the
 descriptions are written once, here.
+
+One schema serves every style and every strict converter. An optional argument is
+declared nullable (``anyOf: [<value>, {"type": "null"}]``, the shape Pydantic gives an
+``Optional`` field) and ``null`` means "not given", so when a strict client (OpenAI strict
+mode, the OpenAI Agents SDK, LangChain's ``strict=True``) lists every property as required,
+the model can still leave an optional argument out by sending ``null``. The schemas use only
+the subset of JSON Schema that OpenAI strict mode, Anthropic and MCP clients all accept:
+no length or numeric bounds, no formats; the argument checker enforces those rules with an
+error the model can act on.
+
+>>> spec = TOOLS[0]
+>>> spec.input_schema()["required"], spec.input_schema(strict=True)["required"]
+(['path'], ['path', 'view_range'])
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-__all__ = ["TOOLS", "DefinitionStyle", "Param", "ToolSpec", "definitions"]
+__all__ = ["STYLES", "TOOLS", "DefinitionStyle", "Param", "ToolSpec", "definitions"]
 
-DefinitionStyle = Literal["openai", "anthropic", "mcp", "json"]
+DefinitionStyle = Literal["openai", "responses", "anthropic", "mcp", "json"]
+STYLES: tuple[str, ...] = get_args(DefinitionStyle)
 ParamType = Literal["string", "integer", "boolean", "line_range"]
+
+# The JSON Schema of a value of each type. "integer" is JSON Schema's: any number with a
+# zero fractional part, so 3.0 is an integer and the argument checker accepts it as 3.
+_VALUE_SCHEMAS: dict[ParamType, dict[str, Any]] = {
+    "string": {"type": "string"},
+    "integer": {"type": "integer"},
+    "boolean": {"type": "boolean"},
+    # Two integers [start, end]. The length is stated in the description and checked by the
+    # argument checker rather than declared with minItems/maxItems, which not every strict
+    # schema dialect accepts.
+    "line_range": {"type": "array", "items": {"type": "integer"}},
+}
 
 
 @dataclass(frozen=True)
 class Param:
+    """One argument of a tool: the schema and the argument checker both derive from it.
+
+    An optional argument (``required=False``) is nullable: ``null`` means "not given".
+    """
+
     name: str
     type: ParamType
     description: str
     required: bool = True
     enum: tuple[str, ...] = ()
 
-    def schema(self) -> dict[str, Any]:
-        schema: dict[str, Any]
-        if self.type == "line_range":
-            schema = {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2}
-        else:
-            schema = {"type": self.type}
+    @property
+    def nullable(self) -> bool:
+        """Whether ``null`` is accepted, meaning "not given" (every optional argument)."""
+        return not self.required
+
+    def value_schema(self) -> dict[str, Any]:
+        """The schema of a non-null value."""
+        schema = dict(_VALUE_SCHEMAS[self.type])
         if self.enum:
             schema["enum"] = list(self.enum)
-        schema["description"] = self.description
         return schema
+
+    def schema(self) -> dict[str, Any]:
+        """The property's schema: the value's, or that or null for an optional argument."""
+        if self.nullable:
+            return {"anyOf": [self.value_schema(), {"type": "null"}], "description": self.description}
+        return {**self.value_schema(), "description": self.description}
 
 
 @dataclass(frozen=True)
@@ -63,11 +101,13 @@ class ToolSpec:
             "openWorldHint": False,
         }
 
-    def input_schema(self) -> dict[str, Any]:
+    def input_schema(self, *, strict: bool = False) -> dict[str, Any]:
+        """The arguments' JSON schema. ``strict``: every property listed as required, as
+        OpenAI strict mode demands (optional ones are nullable, so the model sends null)."""
         return {
             "type": "object",
             "properties": {param.name: param.schema() for param in self.params},
-            "required": [param.name for param in self.params if param.required],
+            "required": [param.name for param in self.params if strict or param.required],
             "additionalProperties": False,
         }
 
@@ -175,35 +215,128 @@ TOOLS: tuple[ToolSpec, ...] = (
         destructive=True,
         idempotent=True,
     ),
+    ToolSpec(
+        "memory_search",
+        "Search memory",
+        "Find the lines that contain a text in the memory workspace's files (like grep), shown as "
+        "path:line: text in path order. The text is matched as written, ignoring case, unless regex "
+        "or case_sensitive is true. Narrow it with path (a folder or a file) and glob. mode 'ranked' "
+        "lists instead the files that best match a few words, best first.",
+        (
+            Param(
+                "pattern",
+                "string",
+                "The text to find; a Python regular expression if regex is true; a few words in mode 'ranked'.",
+            ),
+            Param("path", "string", "Folder or file to search (default '/', everything).", required=False),
+            Param(
+                "glob",
+                "string",
+                "Only files matching this glob: '*.md' (names, at any depth), 'notes/2024-*' or "
+                "'**/draft-*.md' (paths below path).",
+                required=False,
+            ),
+            Param(
+                "regex", "boolean", "Treat pattern as a regular expression (default false).", required=False
+            ),
+            Param(
+                "case_sensitive",
+                "boolean",
+                "Match upper and lower case exactly (default false).",
+                required=False,
+            ),
+            Param(
+                "mode",
+                "string",
+                "lines (default): every matching line; ranked: the files that best match the words of pattern.",
+                required=False,
+                enum=("lines", "ranked"),
+            ),
+        ),
+        writes=False,
+        idempotent=True,
+    ),
+    ToolSpec(
+        "memory_find",
+        "Find memory files by name",
+        "Find files and folders whose name or path matches a glob, e.g. '*.md' (names at any depth), "
+        "'notes/2024-*' or '**/draft-*' (paths below path). Folders are shown with a trailing '/'.",
+        (
+            Param("glob", "string", "The glob: * any characters in a name, ** any folders, ? one character."),
+            Param("path", "string", "Folder to look in (default '/', everything).", required=False),
+        ),
+        writes=False,
+        idempotent=True,
+    ),
 )
 
 
-def definitions(specs: tuple[ToolSpec, ...], style: DefinitionStyle) -> list[dict[str, Any]]:
-    """Tool definitions in the shape a given API expects."""
+def definitions(
+    specs: tuple[ToolSpec, ...], style: DefinitionStyle, *, strict: bool | None = None
+) -> list[dict[str, Any]]:
+    """Tool definitions in the shape a given API expects.
+
+    - ``openai``: Chat Completions tools, ``{"type": "function", "function": {...}}``;
+    - ``responses``: OpenAI Responses API tools, ``{"type": "function", "name": ..., ...}``;
+    - ``anthropic``: ``{"name", "description", "input_schema"}``;
+    - ``mcp``: MCP ``Tool`` objects, with ``title`` and ``annotations``;
+    - ``json``: ``{"name", "description", "parameters"}`` for any other loop.
+
+    ``strict`` applies to the two OpenAI styles and is on by default there: the function
+    carries ``"strict": true`` and every property is required (optional ones nullable).
+    ``strict=False`` gives the plain schema without the flag, for OpenAI-compatible
+    servers that refuse it.
+
+    >>> openai = definitions(TOOLS, "openai")[0]["function"]
+    >>> openai["strict"], openai["parameters"]["required"]
+    (True, ['path', 'view_range'])
+    >>> definitions(TOOLS, "responses")[0]["name"]
+    'memory_view'
+    """
+    if style not in STYLES:
+        raise ValueError(f"Unknown definition style {style!r}; use {', '.join(STYLES[:-1])} or {STYLES[-1]}.")
+    if strict is not None and style not in ("openai", "responses"):
+        raise ValueError(f"strict applies to the openai and responses styles, not {style!r}.")
+    strict = strict is not False
     rendered: list[dict[str, Any]] = []
     for spec in specs:
-        schema = spec.input_schema()
         if style == "openai":
+            function: dict[str, Any] = {
+                "name": spec.name,
+                "description": spec.description,
+                "parameters": spec.input_schema(strict=strict),
+            }
+            if strict:
+                function["strict"] = True
+            rendered.append({"type": "function", "function": function})
+        elif style == "responses":
+            # The Responses API treats a function without "strict" as strict, so the flag is
+            # always written out.
             rendered.append(
                 {
                     "type": "function",
-                    "function": {"name": spec.name, "description": spec.description, "parameters": schema},
+                    "name": spec.name,
+                    "description": spec.description,
+                    "parameters": spec.input_schema(strict=strict),
+                    "strict": strict,
                 }
             )
         elif style == "anthropic":
-            rendered.append({"name": spec.name, "description": spec.description, "input_schema": schema})
+            rendered.append(
+                {"name": spec.name, "description": spec.description, "input_schema": spec.input_schema()}
+            )
         elif style == "mcp":
             rendered.append(
                 {
                     "name": spec.name,
                     "title": spec.title,
                     "description": spec.description,
-                    "inputSchema": schema,
+                    "inputSchema": spec.input_schema(),
                     "annotations": spec.mcp_annotations(),
                 }
             )
-        elif style == "json":
-            rendered.append({"name": spec.name, "description": spec.description, "parameters": schema})
         else:
-            raise ValueError(f"Unknown definition style {style!r}; use openai, anthropic, mcp or json.")
+            rendered.append(
+                {"name": spec.name, "description": spec.description, "parameters": spec.input_schema()}
+            )
     return rendered
