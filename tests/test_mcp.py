@@ -1,15 +1,16 @@
 """The MCP server over both transports, driven by the mcp package's own client.
 
-One table of tool calls and the answers they must get runs over stdio and over streamable
-HTTP, each with the classic initialize handshake and with the 2026 per-request protocol
-(the client's ``mode="auto"``), and once more over HTTP against the SeaweedFS S3 peer.
+The table of tool calls every integration runs (:mod:`tests.support.tool_cases`, shared with
+the adapters' tests) runs over stdio and over streamable HTTP, each with the classic
+initialize handshake and with the 2026 per-request protocol (the client's ``mode="auto"``),
+and once more over HTTP against the SeaweedFS S3 peer; then the calls only a protocol client
+can make (an argument left out, an unknown tool).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,15 @@ from memspace import MemoryTools
 from .conftest import DEFAULT_TOOLS, READ_ONLY_TOOLS, s3_environ, unique_prefix
 from .support.mcp_harness import HttpServer, connect_http, connect_stdio, server_environ, text_of
 from .support.seaweed import SeaweedServer
+from .support.tool_cases import (
+    ERROR_CASE,
+    FINAL_FILES,
+    HISTORY_CASES,
+    HISTORY_FINAL_FILES,
+    TOOL_CASES,
+    ToolCase,
+    check_result,
+)
 
 TOKEN = "test-token-0123456789abcdef"
 TIMEOUT = 120  # a safety net: each test takes seconds
@@ -52,113 +62,26 @@ def local(tmp_path: Path, **env: str) -> dict[str, str]:
     return {"MEMORY_TOOL_BACKEND": "local", "MEMORY_TOOL_LOCAL_DIR": str(tmp_path / "mem"), **env}
 
 
-@dataclass(frozen=True)
-class Case:
-    """One call and its answer: the whole text, or (``whole=False``) how it starts."""
-
-    tool: str
-    arguments: dict[str, Any]
-    text: str
-    is_error: bool = False
-    whole: bool = True
-
-
-# Run in order on an empty workspace; ends with one file, /archive/b.md (FINAL_FILES).
-CASES = [
-    Case(
-        "memory_create_update",
-        {"path": "/notes/a.md", "file_text": "hello\nworld\n"},
-        "Created /notes/a.md (2 lines, 12 bytes).",
-    ),
-    Case(
-        "memory_create_update",
-        {"path": "/notes/a.md", "file_text": "again"},
-        "/notes/a.md already exists",
-        True,
-        whole=False,
-    ),
-    Case(
-        "memory_create_update",
-        {"path": "/notes/a.md", "file_text": "tail", "mode": "append"},
-        "Appended to /notes/a.md; it now has 3 lines.",
-    ),
-    Case(
-        "memory_create_update",
-        {"path": "/notes/b.md", "file_text": "b", "mode": "overwrite"},
-        "/notes/b.md does not exist",
-        True,
-        whole=False,
-    ),
-    Case(
-        "memory_str_replace",
-        {"path": "/notes/a.md", "old_str": "world", "new_str": "there"},
-        "Edited /notes/a.md. Lines 1-3 of 3 now read:\n     1\thello\n     2\tthere\n     3\ttail",
-    ),
-    Case(
-        "memory_str_replace",
-        {"path": "/notes/a.md", "old_str": "nowhere", "new_str": "x"},
-        "old_str was not found in /notes/a.md",
-        True,
-        whole=False,
-    ),
-    Case(
+# Calls only a protocol surface can make, each answered as a tool error the model reads: an
+# argument left out, a tool that does not exist (the shared table's calls come first).
+PROTOCOL_CASES = (
+    ERROR_CASE,
+    ToolCase(
         "memory_insert",
-        {"path": "/notes/a.md", "insert_line": 0, "insert_text": "# A"},
-        "Inserted 1 line at the top of /notes/a.md.",
-        whole=False,
+        {"path": "/notes/done.md"},
+        ("memory_insert needs the argument 'insert_line'",),
+        is_error=True,
+        label="argument missing",
     ),
-    Case(
-        "memory_insert",
-        {"path": "/notes/a.md", "insert_line": 99, "insert_text": "x"},
-        "insert_line 99 is out of range",
-        True,
-        whole=False,
-    ),
-    Case(
-        "memory_insert",
-        {"path": "/notes/a.md"},
-        "memory_insert needs the argument 'insert_line'",
-        True,
-        whole=False,
-    ),
-    Case(
-        "memory_view",
-        {"path": "/notes/a.md"},
-        "/notes/a.md (4 lines):\n     1\t# A\n     2\thello\n     3\tthere\n     4\ttail",
-    ),
-    Case(
-        "memory_view",
-        {"path": "/notes/a.md", "view_range": [2, 3]},
-        "/notes/a.md (lines 2-3 of 4 lines):\n     2\thello\n     3\tthere",
-    ),
-    Case("memory_view", {"path": "/nope.md"}, "/nope.md does not exist", True, whole=False),
-    Case(
-        "memory_rename",
-        {"old_path": "/notes/a.md", "new_path": "/notes/b.md"},
-        "Renamed /notes/a.md to /notes/b.md.",
-    ),
-    Case(
-        "memory_create_update",
-        {"path": "/notes/c.md", "file_text": "sea"},
-        "Created /notes/c.md (1 line, 3 bytes).",
-    ),
-    Case(
-        "memory_rename",
-        {"old_path": "/notes", "new_path": "/archive"},
-        "Renamed directory /notes to /archive (2 files).",
-    ),
-    Case(
-        "memory_view",
+    ToolCase("memory_teleport", {}, ("There is no tool named 'memory_teleport'",), is_error=True),
+    ToolCase(
+        "memory_delete",
         {"path": "/"},
-        "The workspace root /: 2 files, 1 folder (up to 2 levels deep, hidden entries excluded):\n"
-        "    23B  /archive/\n    20B  /archive/b.md\n     3B  /archive/c.md",
+        ("Deleting '/' would remove the whole workspace",),
+        is_error=True,
+        label="delete root",
     ),
-    Case("memory_delete", {"path": "/archive/c.md"}, "Deleted /archive/c.md."),
-    Case("memory_delete", {"path": "/"}, "Deleting '/' would remove the whole workspace", True, whole=False),
-    Case("memory_teleport", {}, "There is no tool named 'memory_teleport'", True, whole=False),
-]
-FINAL_FILES = {"archive/b.md": "# A\nhello\nthere\ntail"}
-CLEAR = Case("memory_clear_all", {}, "Cleared the memory workspace: deleted 1 file.")
+)
 
 # What each tool must be announced as: written out here, not read from the code under test.
 # name: (title, readOnlyHint, destructiveHint, idempotentHint); openWorldHint is always False.
@@ -172,41 +95,80 @@ ANNOUNCED = {
     "memory_clear_all": ("Clear all memory", False, True, True),
     "memory_search": ("Search memory", True, False, True),
     "memory_find": ("Find memory files by name", True, False, True),
+    "memory_history": ("Memory file history", False, True, False),
+}
+DEFINITIONS = {
+    d["name"]: d
+    for d in MemoryTools.from_config(
+        {"memory_tool_backend": "memory", "memory_tool_history": True}
+    ).definitions("mcp")
 }
 
 
-async def run_cases(client: Client, cases: list[Case]) -> None:
+async def run_cases(client: Client, cases: Iterable[ToolCase]) -> None:
     for case in cases:
-        text, is_error = text_of(await client.call_tool(case.tool, case.arguments))
-        where = f"{case.tool} {case.arguments}"
-        assert is_error == case.is_error, f"{where}: {text}"
-        if case.whole:
-            assert text == case.text, where
-        else:
-            assert text.startswith(case.text), f"{where}: {text}"
+        text, is_error = text_of(await client.call_tool(case.name, dict(case.arguments)))
+        check_result(case, text, is_error)
+
+
+def assert_announced(tool: Any) -> None:
+    """A listed tool carries the title and hints ANNOUNCED gives it, and the description and
+    schema of the library's own definitions."""
+    title, read_only, destructive, idempotent = ANNOUNCED[tool.name]
+    assert tool.title == title
+    assert tool.annotations is not None
+    assert tool.annotations.title == title
+    assert tool.annotations.read_only_hint is read_only
+    assert tool.annotations.destructive_hint is destructive
+    assert tool.annotations.idempotent_hint is idempotent
+    assert tool.annotations.open_world_hint is False
+    definition = DEFINITIONS[tool.name]
+    assert tool.description == definition["description"]
+    assert tool.input_schema == definition["inputSchema"]
+
+
+def files_in(root: Path) -> dict[str, str]:
+    """The workspace's files as the shared table names them (``/notes/done.md``)."""
+    return {f"/{p.relative_to(root)}": p.read_text() for p in root.rglob("*") if p.is_file()}
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
-def test_every_tool_answers_as_the_table_says_and_lands_on_disk(transport: str, tmp_path: Path) -> None:
+def test_every_tool_answers_as_the_shared_table_says_and_lands_on_disk(
+    transport: str, tmp_path: Path
+) -> None:
     files = tmp_path / "mem" / "default"
 
-    async def main() -> tuple[dict[str, str], dict[str, str]]:
+    async def main() -> dict[str, str]:
         with anyio.fail_after(TIMEOUT):
             async with serve(transport, tmp_path, **local(tmp_path)) as client:
-                await run_cases(client, CASES)
-                before_clear = {
-                    str(p.relative_to(files)): p.read_text() for p in files.rglob("*") if p.is_file()
-                }
-                await run_cases(client, [CLEAR])
-                after_clear = {
-                    str(p.relative_to(files)): p.read_text() for p in files.rglob("*") if p.is_file()
-                }
-                return before_clear, after_clear
+                await run_cases(client, TOOL_CASES)
+                after = files_in(files)
+                await run_cases(client, PROTOCOL_CASES)
+                return after
 
-    before_clear, after_clear = anyio.run(main)
+    after = anyio.run(main)
 
-    assert before_clear == FINAL_FILES
-    assert after_clear == {}
+    assert after == FINAL_FILES
+    assert files_in(files) == FINAL_FILES  # the failing calls changed nothing
+
+
+@pytest.mark.parametrize("transport", ["stdio", "http-2026"])
+def test_memory_history_when_offered_is_announced_and_answers_the_shared_table(
+    transport: str, tmp_path: Path
+) -> None:
+    async def main() -> list[Any]:
+        with anyio.fail_after(TIMEOUT):
+            async with serve(transport, tmp_path, **local(tmp_path, MEMORY_TOOL_HISTORY="true")) as client:
+                await run_cases(client, TOOL_CASES)
+                await run_cases(client, HISTORY_CASES)
+                return (await client.list_tools()).tools
+
+    listed = anyio.run(main)
+
+    assert [tool.name for tool in listed] == [*DEFAULT_TOOLS, "memory_history"]
+    for tool in listed:
+        assert_announced(tool)
+    assert files_in(tmp_path / "mem" / "default") == HISTORY_FINAL_FILES
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
@@ -221,25 +183,16 @@ def test_tools_arrive_with_titles_annotations_schemas_and_instructions(
     listed, instructions = anyio.run(main)
 
     assert [tool.name for tool in listed] == DEFAULT_TOOLS
-    definitions = {
-        d["name"]: d for d in MemoryTools.from_config({"memory_tool_backend": "memory"}).definitions("mcp")
-    }
+    assert sorted(ANNOUNCED) == sorted(DEFINITIONS)  # a new tool needs its line in ANNOUNCED
     for tool in listed:
-        title, read_only, destructive, idempotent = ANNOUNCED[tool.name]
-        assert tool.title == title
-        assert tool.annotations is not None
-        assert tool.annotations.title == title
-        assert tool.annotations.read_only_hint is read_only
-        assert tool.annotations.destructive_hint is destructive
-        assert tool.annotations.idempotent_hint is idempotent
-        assert tool.annotations.open_world_hint is False
-        assert tool.description == definitions[tool.name]["description"]
-        assert tool.input_schema == definitions[tool.name]["inputSchema"]
+        assert_announced(tool)
     assert instructions is not None and "persistent memory workspace" in instructions
 
 
 @pytest.mark.parametrize("transport", ["stdio", "http-2026"])
-def test_read_only_server_offers_only_the_read_tools_and_refuses_writes(transport: str, tmp_path: Path) -> None:
+def test_read_only_server_offers_only_the_read_tools_and_refuses_writes(
+    transport: str, tmp_path: Path
+) -> None:
     notes = tmp_path / "mem" / "default"
     notes.mkdir(parents=True)
     (notes / "a.md").write_text("kept\n")
@@ -270,7 +223,7 @@ def test_http_server_on_s3_answers_the_table_and_writes_the_bucket(
     async def main() -> None:
         with anyio.fail_after(TIMEOUT):
             async with serve("http-2026", tmp_path, **env) as client:
-                await run_cases(client, CASES)
+                await run_cases(client, TOOL_CASES)
 
     anyio.run(main)
 
@@ -278,6 +231,6 @@ def test_http_server_on_s3_answers_the_table_and_writes_the_bucket(
     config = {"memory_tool_backend": "s3", "memory_tool_prefix": env["MEMORY_TOOL_PREFIX"]}
     with MemoryTools.from_config(config, environ=env) as tools:
         for path, text in FINAL_FILES.items():
-            assert tools.workspace.read(f"/{path}").text == text
+            assert tools.workspace.read(path).text == text
         listing = tools.call("memory_view", {"path": "/"}).text.splitlines()[1:]
-        assert [line.split()[-1] for line in listing] == ["/archive/", "/archive/b.md"]
+        assert [line.split()[-1] for line in listing] == ["/notes/", *FINAL_FILES]

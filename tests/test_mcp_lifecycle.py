@@ -21,7 +21,7 @@ from memspace import MemoryTools
 from memspace.integrations.mcp import build_server
 from memspace.integrations.mcp.calls import InFlight
 
-from .conftest import DEFAULT_TOOLS
+from .conftest import DEFAULT_TOOLS, s3_environ, unique_prefix
 from .support.mcp_harness import (
     EXIT_TIMEOUT,
     SERVER,
@@ -32,6 +32,7 @@ from .support.mcp_harness import (
     server_environ,
     text_of,
 )
+from .support.seaweed import SeaweedServer
 
 TOKEN = "lifecycle-token-0123456789"
 TIMEOUT = 180  # a safety net: these tests take seconds
@@ -187,6 +188,47 @@ def test_a_cancelled_folder_rename_still_completes_and_the_server_keeps_serving(
     assert answer == ("Created /after.md (1 line, 2 bytes).", False)
     assert code == 0
     assert seen_at_cancel and seen_at_cancel[0][0] < MANY
+    assert files_in(tmp_path, "moved") == contents
+    assert files_in(tmp_path, "big") == {}
+
+
+@pytest.mark.parametrize("transport", ["http", "http-2026"])
+def test_a_client_that_disconnects_during_a_folder_rename_leaves_it_completed(
+    transport: str, tmp_path: Path
+) -> None:
+    contents = make_folder(tmp_path, "big", MANY)
+    seen_at_disconnect: Progress = []
+
+    async def rename_then_go_away(server: HttpServer) -> bool:
+        with anyio.fail_after(TIMEOUT), anyio.CancelScope() as gone:
+            async with connect_http(
+                server.url, TOKEN, mode="legacy" if transport == "http" else "auto"
+            ) as client:
+                await client.list_tools()
+
+                async def leave_once_under_way(
+                    progress: float, total: float | None, message: str | None
+                ) -> None:
+                    if not seen_at_disconnect and total and progress < total:
+                        seen_at_disconnect.append((progress, total))
+                        gone.cancel()  # leaves the client, and its connection, at once
+
+                await client.call_tool(
+                    "memory_rename",
+                    {"old_path": "/big", "new_path": "/moved"},
+                    progress_callback=leave_once_under_way,
+                )
+        return gone.cancelled_caught
+
+    with HttpServer(local_env(tmp_path), tmp_path) as http:
+        left = anyio.run(rename_then_go_away, http)
+        code = http.signal_and_wait(signal.SIGTERM)  # waits for the rename, then exits
+        log = http.log()
+
+    assert left, "the rename ended before the client could leave"
+    assert seen_at_disconnect and seen_at_disconnect[0][0] < MANY
+    assert code == 0
+    assert "Traceback" not in log
     assert files_in(tmp_path, "moved") == contents
     assert files_in(tmp_path, "big") == {}
 
@@ -354,3 +396,73 @@ def test_a_server_that_is_stopping_refuses_new_calls_but_still_lists_its_tools()
     assert listed == len(DEFAULT_TOOLS)
     assert is_error and text.startswith("The memory server is shutting down and takes no new calls")
     assert tools.workspace.read("/a.md").text == "a"
+
+
+@pytest.mark.s3
+def test_a_folder_rename_cut_short_on_s3_finishes_when_run_again(
+    seaweed: SeaweedServer, tmp_path: Path
+) -> None:
+    # On an object store a folder rename moves one file at a time; a server stopped before it
+    # could finish leaves part of the folder moved, and the same rename, run again, finishes it.
+    count = 150
+    env = server_environ(
+        **s3_environ(seaweed),
+        MEMORY_TOOL_BACKEND="s3",
+        MEMORY_TOOL_PREFIX=unique_prefix(),
+        MEMSPACE_MCP_TOKEN=TOKEN,
+    )
+    contents = {f"/big/f{i:04}.md": f"file {i}\n" for i in range(count)}
+    with MemoryTools.from_config({"memory_tool_backend": "s3"}, environ=env) as tools:
+        for path, text in contents.items():
+            tools.workspace.create(path, text)
+    stopped_at: Progress = []
+    cut = StdioServer(env, tmp_path / "cut.log", args=["--grace", "0"])
+
+    async def rename_and_stop_half_way() -> int:
+        with anyio.fail_after(TIMEOUT):
+            async with cut.client() as client, anyio.create_task_group() as tg:
+                await client.list_tools()
+
+                async def stop_half_way(progress: float, total: float | None, message: str | None) -> None:
+                    if total and 0 < progress < total and not stopped_at:
+                        stopped_at.append((progress, total))
+                        os.kill(cut.pid, signal.SIGTERM)
+                        tg.cancel_scope.cancel()  # the answer will not come: stop waiting for it
+
+                tg.start_soon(
+                    lambda: client.call_tool(
+                        "memory_rename",
+                        {"old_path": "/big", "new_path": "/moved"},
+                        progress_callback=stop_half_way,
+                    )
+                )
+            return await cut.wait()
+
+    async def run_again() -> tuple[str, bool]:
+        with anyio.fail_after(TIMEOUT):
+            async with connect_stdio(env, tmp_path / "again.log") as client:
+                return text_of(
+                    await client.call_tool("memory_rename", {"old_path": "/big", "new_path": "/moved"})
+                )
+
+    code = anyio.run(rename_and_stop_half_way)
+    with MemoryTools.from_config({"memory_tool_backend": "s3"}, environ=env) as tools:
+        left_behind = tools.workspace.walk("/big")
+    answer = anyio.run(run_again)
+    with MemoryTools.from_config({"memory_tool_backend": "s3"}, environ=env) as tools:
+        moved = {
+            str(entry.path): tools.workspace.read(str(entry.path)).text
+            for entry in tools.workspace.walk("/moved")
+        }
+        left_after = tools.workspace.walk("/big")
+
+    assert stopped_at and 0 < stopped_at[0][0] < count
+    assert code == 1
+    assert (tmp_path / "cut.log").read_text().splitlines() == [
+        "error: stopped after waiting 0 s for 1 tool call still running; "
+        "a folder rename cut short finishes when it is run again"
+    ]
+    assert 0 < len(left_behind) < count  # it was cut short
+    assert answer == (f"Renamed directory /big to /moved ({count} files).", False)
+    assert moved == {path.replace("/big/", "/moved/"): text for path, text in contents.items()}
+    assert left_after == []

@@ -106,7 +106,8 @@ def test_strict_is_refused_for_styles_that_have_no_strict_mode(tools: MemoryTool
 
 
 def test_mcp_definitions_keep_titles_and_annotations(tools: MemoryTools) -> None:
-    mcp = {d["name"]: d for d in tools.definitions("mcp")}
+    every_tool = MemoryTools(tools.workspace, history=True)  # memory_history is opt-in
+    mcp = {d["name"]: d for d in every_tool.definitions("mcp")}
 
     for spec in TOOLS:
         assert mcp[spec.name]["title"] == spec.title

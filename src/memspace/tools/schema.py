@@ -292,7 +292,10 @@ TOOLS: tuple[ToolSpec, ...] = (
                 required=False,
             ),
         ),
+        # restore replaces a file's content (the replaced version stays in the history, as it
+        # does after any write); restore without a version, run again, goes back the other way.
         writes=True,
+        destructive=True,
     ),
 )
 
