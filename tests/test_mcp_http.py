@@ -44,8 +44,8 @@ def tokens_file(tmp_path: Path) -> Path:
     return path
 
 
-def shared_server(tmp_path: Path, *args: str) -> HttpServer:
-    env = server_environ(MEMORY_TOOL_BACKEND="local", MEMORY_TOOL_LOCAL_DIR=str(tmp_path / "mem"))
+def shared_server(tmp_path: Path, *args: str, **settings: str) -> HttpServer:
+    env = server_environ(MEMORY_TOOL_BACKEND="local", MEMORY_TOOL_LOCAL_DIR=str(tmp_path / "mem"), **settings)
     return HttpServer(env, tmp_path, args=args, extra=["--tokens", str(tokens_file(tmp_path))])
 
 
@@ -142,6 +142,9 @@ def test_each_token_sees_only_its_own_namespace_and_never_appears_in_the_log(
                 out["bob views the file"] = text_of(
                     await bob.call_tool("memory_view", {"path": "/secret.md"})
                 )
+                out["bob searches"] = text_of(await bob.call_tool("memory_search", {"pattern": "alice"}))
+                out["bob finds"] = text_of(await bob.call_tool("memory_find", {"glob": "*.md"}))
+                out["bob's history"] = text_of(await bob.call_tool("memory_history", {"path": "/secret.md"}))
                 out["bob creates"] = text_of(
                     await bob.call_tool("memory_create_update", {"path": "/secret.md", "file_text": "bob's"})
                 )
@@ -150,13 +153,19 @@ def test_each_token_sees_only_its_own_namespace_and_never_appears_in_the_log(
                 out["reader tools"] = [tool.name for tool in (await reader.list_tools()).tools]
                 out["reader instructions"] = reader.instructions
                 out["reader views"] = text_of(await reader.call_tool("memory_view", {"path": "/secret.md"}))
+                out["reader searches"] = text_of(
+                    await reader.call_tool("memory_search", {"pattern": "ALICE"})
+                )
                 out["reader deletes"] = text_of(
                     await reader.call_tool("memory_delete", {"path": "/secret.md"})
                 )
                 out["reader clears"] = text_of(await reader.call_tool("memory_clear_all", {}))
+                out["reader restores"] = text_of(
+                    await reader.call_tool("memory_history", {"path": "/secret.md", "action": "restore"})
+                )
         return out
 
-    with shared_server(tmp_path, "--verbose") as server:
+    with shared_server(tmp_path, "--verbose", MEMORY_TOOL_HISTORY="true") as server:
         out = anyio.run(main)
         assert server.signal_and_wait() == 0
         log = server.log()
@@ -165,12 +174,19 @@ def test_each_token_sees_only_its_own_namespace_and_never_appears_in_the_log(
     assert out["bob views /"] == ("The workspace root / is empty.", False)
     text, is_error = out["bob views the file"]
     assert is_error and text.startswith("/secret.md does not exist")
+    assert out["bob searches"] == ("There are no files to search.", False)
+    assert out["bob finds"] == ('No files or folders match the glob "*.md".', False)
+    assert out["bob's history"] == ("/secret.md has no history: it never existed here.", True)
     assert out["bob creates"] == ("Created /secret.md (1 line, 5 bytes).", False)
     assert out["bob clears"] == ("Cleared the memory workspace: deleted 1 file.", False)
     assert out["reader tools"] == READ_ONLY_TOOLS
     assert "read-only" in out["reader instructions"]
     assert out["reader views"] == ("/secret.md (1 line):\n     1\talice's", False)
-    for refused in ("reader deletes", "reader clears"):
+    assert out["reader searches"] == (
+        'Found 1 matching line in 1 file for "ALICE" (searched 1 file):\n/secret.md:1: alice\'s',
+        False,
+    )
+    for refused in ("reader deletes", "reader clears", "reader restores"):
         text, is_error = out[refused]
         assert is_error and "read-only" in text, refused
     assert (tmp_path / "mem" / "alice" / "secret.md").read_text() == "alice's"
