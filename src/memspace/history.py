@@ -341,15 +341,21 @@ class History:
             )
         return result
 
-    def state_at(self, under: VirtualPath, at: datetime) -> dict[VirtualPath, Version]:
-        """The version each file below ``under`` had at ``at`` (files absent then are left out)."""
+    def state_at(
+        self, under: VirtualPath, at: datetime, live: dict[VirtualPath, ObjectInfo]
+    ) -> dict[VirtualPath, Version]:
+        """The version each file below ``under`` had at ``at`` (files absent then are left out).
+
+        ``live`` maps the files that exist now to their info. Which versions became current is
+        decided from everything known since (a version is current until a later one names it as
+        its parent, a deletion names it, or the file as it is now is it); only then is the
+        timeline cut at ``at``.
+        """
         all_paths = self.paths(under)
         events = self._events_from(all_paths, ancestors_of=under)
         state: dict[VirtualPath, Version] = {}
         for path, entries in all_paths.items():
-            timeline, _, _ = self._timeline(
-                path, [e for e in entries if e.time <= at], _covering(events, path, at), None
-            )
+            timeline, _, _ = self._timeline(path, entries, _covering(events, path), live.get(path), until=at)
             if timeline and not timeline[0].deleted and timeline[0].renamed_to is None:
                 state[path] = timeline[0]
         return state
@@ -510,9 +516,13 @@ class History:
         entries: Sequence[Entry],
         events: Iterable[tuple[Entry, dict[str, object]]],
         current: ObjectInfo | None,
+        until: datetime | None = None,
     ) -> tuple[list[Version], VirtualPath | None, datetime | None]:
         """Versions of ``path`` (newest first) from its entries and the folder events covering it, and
-        where its history continues (the path it was renamed from, and when)."""
+        where its history continues (the path it was renamed from, and when).
+
+        With ``until``, only what happened up to then is listed, the chains still being decided
+        from everything (so a version that was current then is known as such)."""
         events = list(events)
         head = self.current_id(path, current, entries) if current is not None else None
         rel_versions = [
@@ -551,8 +561,13 @@ class History:
                 ordered.append(((event.time, float("inf")), _marker(event, path, moved)))
             else:
                 ordered.append(((event.time, float("inf")), _marker(event, path, None)))
+        if until is not None:
+            ordered = [item for item in ordered if item[0][0] <= until]
+            origin = origin if origin_time is not None and origin_time <= until else None
         ordered.sort(key=lambda item: item[0], reverse=True)
         versions = [version for _, version in ordered]
+        if until is not None:
+            return versions, origin, origin_time if origin is not None else None
         if current is not None and (head is None or head not in depths):
             # A file renamed in and not written since is the version the rename brought.
             newest = next((v for v in versions if not v.deleted), None)

@@ -30,6 +30,7 @@ edit twice, even if other writers have built on top of it since.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import difflib
 import logging
 import random
@@ -693,7 +694,15 @@ class Workspace:
         exist at ``at`` are left alone (a restore never deletes)."""
         vpath = self._writable(path)
         moment = utc(at)
-        state = self._history().state_at(vpath, moment)
+        live = {
+            self._path_of(info.key): info
+            for info in self.store.list(self._dir_key(vpath))
+            if not info.foreign
+        }
+        if not vpath.is_root:
+            with contextlib.suppress(ObjectNotFound, NotAFile):
+                live[vpath] = self.store.head(self._key(vpath))
+        state = self._history().state_at(vpath, moment, live)
         restored: builtins.list[VirtualPath] = []
         unchanged: builtins.list[VirtualPath] = []
         for file_path, version in sorted(state.items()):
