@@ -4,13 +4,17 @@ real mcp client, real files."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import pty
 import signal
+import socket
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import anyio
 import pytest
@@ -37,7 +41,7 @@ from .support.seaweed import SeaweedServer
 TOKEN = "lifecycle-token-0123456789"
 TIMEOUT = 180  # a safety net: these tests take seconds
 FEW = 300  # files
-MANY = 2000  # files: a rename that takes a second or more, so a test can act while it runs
+MANY = 2000  # files
 
 
 def local_env(tmp_path: Path, **env: str) -> dict[str, str]:
@@ -62,6 +66,51 @@ def make_folder(tmp_path: Path, name: str, count: int) -> dict[str, str]:
 def files_in(tmp_path: Path, name: str) -> dict[str, str]:
     folder = tmp_path / "mem" / "default" / name
     return {p.name: p.read_text() for p in folder.iterdir()} if folder.exists() else {}
+
+
+@contextlib.contextmanager
+def folder_held(tmp_path: Path, name: str) -> Iterator[Callable[[], None]]:
+    """Hold the local store's lock on /``name``, as a writer in that folder does: a folder
+    rename of it reports its start (progress 0) and then waits, until ``release()`` or the end
+    of the block. (A local folder rename is one rename(2): without this, a test acting on the
+    first progress report would race the rename's end.)"""
+    fd = os.open(tmp_path / "mem" / "default" / name, os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    held = True
+
+    def release() -> None:
+        nonlocal held
+        if held:
+            held = False
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+    try:
+        yield release
+    finally:
+        release()
+        os.close(fd)
+
+
+async def until_refusing_calls(client: Client) -> None:
+    """Wait until the server has taken a stop signal: it then refuses new calls."""
+    for _ in range(600):
+        text, _ = text_of(await client.call_tool("memory_view", {"path": "/nope.md"}))
+        if text.startswith("The memory server is shutting down"):
+            return
+        await anyio.sleep(0.05)
+    raise AssertionError("the server never took the signal")
+
+
+async def until_not_listening(url: str) -> None:
+    """Wait until an HTTP server has taken a stop signal: it then stops listening."""
+    address = urlsplit(url)
+    assert address.hostname is not None and address.port is not None
+    for _ in range(600):
+        with socket.socket() as probe:
+            if probe.connect_ex((address.hostname, address.port)) != 0:
+                return
+        await anyio.sleep(0.05)
+    raise AssertionError("the server never took the signal")
 
 
 Progress = list[tuple[float, float | None]]
@@ -160,6 +209,7 @@ def test_a_cancelled_folder_rename_still_completes_and_the_server_keeps_serving(
                 progress_callback=cancel_once_under_way,
             )
         assert scope.cancelled_caught, "the rename ended before the client could cancel it"
+        release()  # the cancelled rename goes on
         # The server keeps serving: the next call is answered.
         return text_of(
             await client.call_tool("memory_create_update", {"path": "/after.md", "file_text": "ok"})
@@ -180,12 +230,13 @@ def test_a_cancelled_folder_rename_still_completes_and_the_server_keeps_serving(
             ) as client:
                 return await rename_then_cancel(client)
 
-    if transport == "stdio":
-        answer, code = anyio.run(over_stdio)
-    else:
-        with HttpServer(local_env(tmp_path), tmp_path) as http:
-            answer = anyio.run(over_http, http)
-            code = http.signal_and_wait(signal.SIGTERM)  # waits for the rename, then exits
+    with folder_held(tmp_path, "big") as release:
+        if transport == "stdio":
+            answer, code = anyio.run(over_stdio)
+        else:
+            with HttpServer(local_env(tmp_path), tmp_path) as http:
+                answer = anyio.run(over_http, http)
+                code = http.signal_and_wait(signal.SIGTERM)  # waits for the rename, then exits
 
     assert answer == ("Created /after.md (1 line, 2 bytes).", False)
     assert code == 0
@@ -223,7 +274,8 @@ def test_a_client_that_disconnects_during_a_folder_rename_leaves_it_completed(
         return gone.cancelled_caught
 
     with HttpServer(local_env(tmp_path), tmp_path) as http:
-        left = anyio.run(rename_then_go_away, http)
+        with folder_held(tmp_path, "big"):
+            left = anyio.run(rename_then_go_away, http)
         code = http.signal_and_wait(signal.SIGTERM)  # waits for the rename, then exits
         log = http.log()
 
@@ -244,46 +296,65 @@ def test_sigterm_during_a_folder_rename_lets_it_finish_answer_and_exit_0(
 ) -> None:
     contents = make_folder(tmp_path, "big", MANY)
     signalled: Progress = []
+    refused: list[str] = []
 
-    async def rename_and_signal(client: Client, pid: int) -> tuple[str, bool]:
+    async def rename_and_signal(
+        client: Client, pid: int, release: Callable[[], None], taken: Callable[[], Awaitable[None]]
+    ) -> tuple[str, bool]:
         # As clients do, list the tools first (the SDK client otherwise lists them after a
         # call, to check its result, and the server has stopped by then).
         await client.list_tools()
+        under_way = anyio.Event()
 
         async def signal_once_under_way(progress: float, total: float | None, message: str | None) -> None:
             if not signalled and total and progress < total:
                 signalled.append((progress, total))
                 os.kill(pid, signal.SIGTERM)
+                under_way.set()
 
-        result = await client.call_tool(
-            "memory_rename",
-            {"old_path": "/big", "new_path": "/moved"},
-            progress_callback=signal_once_under_way,
-        )
+        async def let_it_finish_once_the_signal_is_taken() -> None:
+            await under_way.wait()
+            await taken()
+            refused.append("taken")
+            release()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(let_it_finish_once_the_signal_is_taken)
+            result = await client.call_tool(
+                "memory_rename",
+                {"old_path": "/big", "new_path": "/moved"},
+                progress_callback=signal_once_under_way,
+            )
         return text_of(result)
 
-    async def over_stdio() -> tuple[tuple[str, bool], int]:
+    async def over_stdio(release: Callable[[], None]) -> tuple[tuple[str, bool], int]:
         server = StdioServer(local_env(tmp_path), tmp_path / "server.log")
         with anyio.fail_after(TIMEOUT):
             async with server.client() as client:
-                answer = await rename_and_signal(client, server.pid)
+                answer = await rename_and_signal(
+                    client, server.pid, release, lambda: until_refusing_calls(client)
+                )
             return answer, await server.wait()
 
-    async def over_http(server: HttpServer) -> tuple[str, bool]:
+    async def over_http(server: HttpServer, release: Callable[[], None]) -> tuple[str, bool]:
         with anyio.fail_after(TIMEOUT):
             async with connect_http(server.url, TOKEN, mode="auto") as client:
-                return await rename_and_signal(client, server.pid)
+                return await rename_and_signal(
+                    client, server.pid, release, lambda: until_not_listening(server.url)
+                )
 
-    if transport == "stdio":
-        answer, code = anyio.run(over_stdio)
-        log = (tmp_path / "server.log").read_text()
-    else:
-        with HttpServer(local_env(tmp_path), tmp_path) as http:
-            answer = anyio.run(over_http, http)
-            code = http.wait()
-            log = http.log()
+    with folder_held(tmp_path, "big") as release:
+        if transport == "stdio":
+            answer, code = anyio.run(over_stdio, release)
+            log = (tmp_path / "server.log").read_text()
+        else:
+            with HttpServer(local_env(tmp_path), tmp_path) as http:
+                answer = anyio.run(over_http, http, release)
+                code = http.wait()
+                log = http.log()
 
     assert signalled and signalled[0][0] < MANY
+    assert refused == ["taken"]  # the rename was still waiting when the server took the signal
     assert answer == ("Renamed directory /big to /moved (2,000 files).", False)
     assert code == 0
     assert "Traceback" not in log
@@ -302,7 +373,7 @@ def test_sigterm_during_a_folder_rename_lets_it_finish_answer_and_exit_0(
 def test_a_forced_stop_during_a_call_exits_1_with_one_error_line(
     args: list[str], signals: list[signal.Signals], why: str, tmp_path: Path
 ) -> None:
-    make_folder(tmp_path, "big", MANY)
+    contents = make_folder(tmp_path, "big", MANY)
     server = StdioServer(local_env(tmp_path), tmp_path / "server.log", args=args)
 
     async def main() -> int:
@@ -327,11 +398,13 @@ def test_a_forced_stop_during_a_call_exits_1_with_one_error_line(
                 )
             return await server.wait()
 
-    code = anyio.run(main)
+    with folder_held(tmp_path, "big"):  # the rename is still waiting when the server stops
+        code = anyio.run(main)
 
     assert code == 1
     lines = (tmp_path / "server.log").read_text().splitlines()
     assert lines == [f"error: stopped {why}; a folder rename cut short finishes when it is run again"]
+    assert files_in(tmp_path, "big") == contents  # a local folder rename is all or nothing
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
