@@ -382,7 +382,7 @@ class History:
         horizon: datetime,
     ) -> Iterator[Entry]:
         keep_id = self.current_id(path, current, entries) if current else None
-        chained = self._chains(entries, keep_id)
+        chained = self._chains(entries, keep_id, absent=current is None)
         contents = [e for e in entries if e.kind in ("v", "r") and e.id in chained]
         recent = {
             e.id for e in sorted(contents, key=lambda e: e.time, reverse=True)[: self.retention.versions]
@@ -447,6 +447,9 @@ class History:
         entries: Sequence[Entry],
         head: str | None,
         event_versions: Iterable[str | None] = (),
+        *,
+        absent: bool = False,
+        gone: Iterable[datetime] = (),
     ) -> dict[str, int]:
         """The content entries that became current, each with its depth in its chain.
 
@@ -469,6 +472,13 @@ class History:
             # Nothing known to have been current at this path (a file renamed or copied in keeps
             # its source's ids): its newest content is.
             starts.append(contents[-1].id)
+        elif absent and contents:
+            # The file is gone, but its newest content is newer than every record of it going
+            # (deletion and rename markers, folder events): it was removed by a process that died
+            # before recording that, so that content was current until then.
+            last_gone = max([e.time for e in entries if e.kind == "t"] + list(gone), default=None)
+            if last_gone is None or contents[-1].time > last_gone:
+                starts.append(contents[-1].id)
         depths: dict[str, int] = {}
         for start in starts:
             chain: list[str] = []
@@ -529,7 +539,9 @@ class History:
             str(body.get("files", {}).get(path.relative_key(event.path)))  # type: ignore[attr-defined]
             for event, body in events
         ]
-        depths = self._chains(entries, head, rel_versions)
+        depths = self._chains(
+            entries, head, rel_versions, absent=current is None, gone=[event.time for event, _ in events]
+        )
         ordered: list[tuple[tuple[datetime, float], Version]] = []
         origin: VirtualPath | None = None
         origin_time: datetime | None = None
@@ -574,7 +586,13 @@ class History:
             if newest is not None and newest.operation == "rename":
                 versions[versions.index(newest)] = replace(newest, current=True)
                 return versions, origin, origin_time
-        if current is not None and (head is None or head not in depths):
+        came_back = current is not None and bool(versions) and versions[0].deleted
+        if came_back:
+            # The file exists, yet its newest record says it went away: it came back by a rename
+            # or a write whose process died before recording it. The file as it is now is its
+            # newest version (the version it repeats, if any, is no longer "current" in the past).
+            versions = [replace(v, current=False) if v.current else v for v in versions]
+        if current is not None and (came_back or head is None or head not in depths):
             # The file exists but its version was not recorded (written before versioning was on,
             # or its writer died between its two requests): it is still its newest version.
             versions.insert(

@@ -172,13 +172,15 @@ class Moved:
 
 @dataclass(frozen=True)
 class EditOutcome:
-    """The file after an edit and the lines the edit touched."""
+    """The file after an edit, the lines the edit touched, and how many occurrences a
+    ``str_replace`` replaced (0 for other edits)."""
 
     path: VirtualPath
     text: str
     first_line: int
     last_line: int
     created: bool = False
+    replaced: int = 0
 
 
 @dataclass(frozen=True)
@@ -779,7 +781,9 @@ class Workspace:
                 outcomes[write_id] = EditOutcome(vpath, create_missing, 1, lines, created=True)
                 return self._encode(vpath, create_missing)
             edited = transform(self._text(vpath, blob).text if decode else "")
-            outcomes[write_id] = EditOutcome(vpath, edited.text, edited.first_line, edited.last_line)
+            outcomes[write_id] = EditOutcome(
+                vpath, edited.text, edited.first_line, edited.last_line, replaced=edited.replaced
+            )
             return self._encode(vpath, edited.text)
 
         write_id = self._loop(vpath, step, operation)
