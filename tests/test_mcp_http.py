@@ -14,6 +14,8 @@ from typing import Any
 import anyio
 import pytest
 
+from memspace import MemoryTools
+
 from memspace.errors import ConfigError
 from memspace.integrations.mcp import TokenTable, parse_address
 
@@ -191,6 +193,15 @@ def test_each_token_sees_only_its_own_namespace_and_never_appears_in_the_log(
         assert is_error and "read-only" in text, refused
     assert (tmp_path / "mem" / "alice" / "secret.md").read_text() == "alice's"
     assert not list((tmp_path / "mem" / "bob").rglob("*.md"))
+    # Each token's writes are recorded under its label in the tokens file, never the token.
+    alice_files = MemoryTools.from_config(
+        {
+            "memory_tool_backend": "local",
+            "memory_tool_local_dir": str(tmp_path / "mem"),
+            "memory_tool_namespace": "alice",
+        }
+    ).workspace
+    assert [v.actor for v in alice_files.history("/secret.md")] == ["mcp token 1"]
     assert "session manager started" in log  # the verbose log is on, and says nothing secret
     for token in (ALICE, BOB, ALICE_READER):
         assert token not in log

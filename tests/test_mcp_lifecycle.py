@@ -479,7 +479,7 @@ def test_a_folder_rename_cut_short_on_s3_finishes_when_run_again(
 ) -> None:
     # On an object store a folder rename moves one file at a time; a server stopped before it
     # could finish leaves part of the folder moved, and the same rename, run again, finishes it.
-    count = 150
+    count = 400  # enough that the stop lands long before the end, even on a loaded machine
     env = server_environ(
         **s3_environ(seaweed),
         MEMORY_TOOL_BACKEND="s3",

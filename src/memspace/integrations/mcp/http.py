@@ -36,6 +36,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from memspace.config import default_actor
 from memspace.errors import ConfigError
 from memspace.integrations.mcp.calls import InFlight
 from memspace.integrations.mcp.server import ToolsFor, build_server
@@ -166,16 +167,19 @@ def _tools_by_grant(
     base: MemoryTools, config: Mapping[str, object], tokens: TokenTable
 ) -> dict[str, MemoryTools]:
     """The tools each token is served with, all over ``base``'s store."""
-    shared: dict[tuple[str, bool], MemoryTools] = {}
+    shared: dict[tuple[str, bool, str], MemoryTools] = {}
     by_label: dict[str, MemoryTools] = {}
     for grant in tokens:
         read_only = grant.read_only or base.workspace.read_only
-        key = (grant.namespace, read_only)
+        # Writes are recorded as the token's (by its label, never the token) unless an actor is set.
+        actor = default_actor(config, f"mcp {grant.label}")
+        key = (grant.namespace, read_only, actor)
         if key not in shared:
             settings = {
                 **config,
                 "memory_tool_namespace": grant.namespace,
                 "memory_tool_read_only": read_only,
+                "memory_tool_actor": actor,
             }
             shared[key] = MemoryTools.from_config(settings, store=base.workspace.store)
         by_label[grant.label] = shared[key]

@@ -35,6 +35,7 @@ from mcp_types import (
     jsonrpc_message_adapter,
 )
 
+from memspace.config import default_actor
 from memspace.integrations.mcp.calls import InFlight
 from memspace.integrations.mcp.server import build_server
 from memspace.integrations.mcp.shutdown import DEFAULT_GRACE, Shutdown
@@ -63,7 +64,8 @@ def serve_stdio(
     """
     from memspace.tools import MemoryTools
 
-    tools = MemoryTools.from_config(dict(agent_config or {}))
+    config = dict(agent_config or {})
+    tools = MemoryTools.from_config(config | {"memory_tool_actor": default_actor(config, "mcp")})
     calls = InFlight()
     shutdown = Shutdown(calls, grace)
     try:
