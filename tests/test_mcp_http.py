@@ -15,7 +15,6 @@ import anyio
 import pytest
 
 from memspace import MemoryTools
-
 from memspace.errors import ConfigError
 from memspace.integrations.mcp import TokenTable, parse_address
 
