@@ -42,9 +42,15 @@ def view(
     lines: Annotated[
         str | None, typer.Option("--lines", "-n", help="Line range START:END of a file (END may be -1).")
     ] = None,
+    column: Annotated[
+        int | None,
+        typer.Option(help="Show the first line from this character (1-based): read on in a very long line."),
+    ] = None,
 ) -> None:
     """Show a folder as a tree, or a file with line numbers."""
     args: dict[str, Any] = {"path": path}
+    if column is not None:
+        args["column"] = column
     if lines is not None:
         start, _, end = lines.partition(":")
         try:
@@ -56,7 +62,7 @@ def view(
             shown = tools.workspace.view(path)
         except MemspaceError as error:
             fail(str(error))
-        if isinstance(shown, DirListing) and lines is None:
+        if isinstance(shown, DirListing) and lines is None and column is None:
             console().print(_tree(shown))
             return
         _emit(tools.call("memory_view", args))
@@ -76,7 +82,10 @@ def _tree(listing: DirListing) -> Tree:
             parent.add(f"{escape(entry.path.name)} [dim]{human_size(entry.size or 0)}[/dim]")
     if listing.omitted:
         tree.add(f"[dim]... {listing.omitted:,} more entries not shown[/dim]")
-    if not listing.entries:
+    if listing.foreign:
+        count = f"{listing.foreign:,} {'entry' if listing.foreign == 1 else 'entries'}"
+        tree.add(f"[dim]... {count} not shown: links, pipes, devices or names that are not valid paths[/dim]")
+    if not listing.entries and not listing.foreign:
         tree.add("[dim](empty)[/dim]")
     return tree
 
