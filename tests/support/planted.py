@@ -79,7 +79,9 @@ def pipe(root: Path) -> Result:
     # pipe while holding a lock would stop those writes too.
     worker = threading.Thread(target=lambda: on_pipe.extend(_call(tools, *call) for call in calls))
     worker.start()
-    beside = [_call(tools, "memory_create_update", {"path": f"/notes/s{i}.md", "file_text": "s"}) for i in range(30)]
+    beside = [
+        _call(tools, "memory_create_update", {"path": f"/notes/s{i}.md", "file_text": "s"}) for i in range(30)
+    ]
     beside += [
         _call(tools, "memory_create_update", {"path": "/notes/a.md", "file_text": "more", "mode": "append"})
         for _ in range(10)
@@ -109,28 +111,30 @@ def _plant_deep(folder: Path, depth: int) -> None:
 
 
 def deep(root: Path, depth: int, open_files: int) -> Result:
-    """A planted tree ``depth`` folders deep, with the open-files limit most systems start with."""
+    """A planted tree ``depth`` folders deep, under an open-files limit of ``open_files``."""
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(open_files, hard), hard))
     tools = _tools(root)
     tools.call("memory_create_update", {"path": "/a.md", "file_text": "a\n"})
     _plant_deep(root / "default", depth)
-    out: Result = {"calls": []}
+    out: Result = {"reads": []}
     for name, args in [
         ("memory_view", {"path": "/"}),
         ("memory_view", {"path": "/d/d"}),
         ("memory_search", {"pattern": "deep down"}),
         ("memory_find", {"glob": "deep.md"}),
-        ("memory_delete", {"path": "/d"}),
     ]:
-        out["calls"].append(_call(tools, name, args))
-    _plant_deep(root / "default", depth)
+        out["reads"].append(_call(tools, name, args))
     try:
         out["walked"] = len(tools.workspace.walk("/"))
     except Exception as error:
         out["walked"] = f"{type(error).__name__}: {error}"
-    out["calls"].append(_call(tools, "memory_clear_all", {}))
-    out["left"] = os.listdir(root / "default") if (root / "default").exists() else []
+    out["delete"] = _call(tools, "memory_delete", {"path": "/d"})
+    out["after_delete"] = sorted(os.listdir(root / "default"))
+    if "d" not in out["after_delete"]:
+        _plant_deep(root / "default", depth)
+    out["clear"] = _call(tools, "memory_clear_all", {})
+    out["after_clear"] = sorted(os.listdir(root / "default")) if (root / "default").exists() else []
     return out
 
 

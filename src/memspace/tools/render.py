@@ -152,7 +152,9 @@ def render_edit(summary: str, outcome: EditOutcome, max_chars: int) -> str:
     last = min(len(lines), outcome.last_line + _SNIPPET_CONTEXT)
     shown, shown_last, cut = number_lines(lines[first - 1 : last], first, max_chars)
     if cut:
-        shown[-1] += f" [... line {shown_last} is {len(lines[shown_last - 1]):,} characters; the rest is not shown]"
+        shown[-1] += (
+            f" [... line {shown_last} is {len(lines[shown_last - 1]):,} characters; the rest is not shown]"
+        )
     more = ""
     if shown_last < last:
         more = f"\n[Snippet limited to {max_chars:,} characters; view the file for the rest.]"
