@@ -293,7 +293,7 @@ def private_and_lazy(base: Path) -> Result:
     ]
     created_by_reads = _files_below(base)
     tools = _tools(root)
-    for name, args in [
+    writes: list[tuple[str, dict[str, Any]]] = [
         ("memory_create_update", {"path": "/notes/a.md", "file_text": "one\n"}),
         ("memory_create_update", {"path": "/notes/a.md", "file_text": "two", "mode": "append"}),
         ("memory_str_replace", {"path": "/notes/a.md", "old_str": "two", "new_str": "2"}),
@@ -302,7 +302,8 @@ def private_and_lazy(base: Path) -> Result:
         ("memory_rename", {"old_path": "/notes/b.md", "new_path": "/archive/b.md"}),
         ("memory_create_update", {"path": "/gone/c.md", "file_text": "c\n"}),
         ("memory_delete", {"path": "/gone"}),
-    ]:
+    ]
+    for name, args in writes:
         tools.call(name, args)
     modes = {rel: oct(stat.S_IMODE(os.lstat(base / rel).st_mode)) for rel in _files_below(base)}
     return {"reads": reads, "created_by_reads": created_by_reads, "modes": modes}

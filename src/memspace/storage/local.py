@@ -595,17 +595,14 @@ class LocalStore:
         """
         now = time.time()
         # (descriptor or -1 once closed, its identity, its key prefix, what is left to visit)
-        stack: builtins.list[tuple[int, tuple[int, int], str, Iterator[os.DirEntry[str]]]] = []
+        stack: _Branch = []
         try:
             stack.append((os.dup(top), _identity(top), prefix, iter(_scan(top))))
             while stack:
-                fd, ident, here, entries = stack[-1]
+                fd, _, here, entries = stack[-1]
                 entry = next(entries, None)
                 if entry is None:
-                    stack.pop()
-                    if stack and stack[-1][0] < 0:
-                        stack[-1] = (_reopen_parent(fd, stack[-1][1]), *stack[-1][1:])
-                    os.close(fd)
+                    _climb(stack)
                     continue
                 name = entry.name
                 if name.startswith(TEMP_PREFIX):
@@ -628,12 +625,7 @@ class LocalStore:
                     except BaseException:
                         os.close(child)
                         raise
-                    stack.append((child, _identity(child), key + "/", children))
-                    if len(stack) > _WALK_OPEN_FOLDERS:
-                        far = stack[-_WALK_OPEN_FOLDERS - 1]
-                        if far[0] >= 0:
-                            os.close(far[0])
-                            stack[-_WALK_OPEN_FOLDERS - 1] = (-1, *far[1:])
+                    _descend(stack, (child, _identity(child), key + "/", children))
                 elif entry.is_file(follow_symlinks=False):
                     try:
                         st = entry.stat(follow_symlinks=False)
@@ -822,6 +814,30 @@ def _link_or_copy(folder: int, temp: str, target: int, name: str) -> None:
             os.close(fd)
         with contextlib.suppress(FileExistsError):
             _write_file(target, name, data)
+
+
+_Branch = list[tuple[int, tuple[int, int], str, Iterator[os.DirEntry[str]]]]
+
+
+def _descend(stack: _Branch, child: tuple[int, tuple[int, int], str, Iterator[os.DirEntry[str]]]) -> None:
+    """Enter a folder; the folder ``_WALK_OPEN_FOLDERS`` levels up is closed (reopened on the way back)."""
+    stack.append(child)
+    if len(stack) > _WALK_OPEN_FOLDERS:
+        fd, *rest = stack[-_WALK_OPEN_FOLDERS - 1]
+        if fd >= 0:
+            os.close(fd)
+            stack[-_WALK_OPEN_FOLDERS - 1] = (-1, *rest)  # type: ignore[assignment]
+
+
+def _climb(stack: _Branch) -> None:
+    """Leave the deepest folder, reopening its parent as ``..`` if the parent was closed."""
+    fd = stack.pop()[0]
+    try:
+        if stack and stack[-1][0] < 0:
+            _, ident, here, entries = stack[-1]
+            stack[-1] = (_reopen_parent(fd, ident), ident, here, entries)
+    finally:
+        os.close(fd)
 
 
 def _identity(fd: int) -> tuple[int, int]:
