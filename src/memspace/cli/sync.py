@@ -51,6 +51,8 @@ def sync_command(
             total = len(src.workspace.walk("/"))
         except MemspaceError as error:
             fail(f"cannot read the source: {error}")
+        failure: str | None = None
+        # The bar is for a person at a terminal; a log or a pipe gets the summary (or the one error).
         with Progress(
             TextColumn("[bold]sync[/bold]"),
             BarColumn(),
@@ -59,6 +61,7 @@ def sync_command(
             TextColumn("{task.description}"),
             console=console(stderr=True),
             transient=False,
+            disable=not console(stderr=True).is_terminal,
         ) as progress:
             task = progress.add_task("", total=total)
 
@@ -75,9 +78,11 @@ def sync_command(
                     on_file=advance,
                 )
             except ConfigError as error:
-                fail(f"{error} (pass --allow-empty-source to do it anyway)")
+                failure = f"{error} (pass --allow-empty-source to do it anyway)"
             except MemspaceError as error:
-                fail(str(error))
+                failure = str(error)
+        if failure is not None:
+            fail(failure)  # after the bar has stopped, so the error is the last line
     _summary(report)
 
 
