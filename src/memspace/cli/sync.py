@@ -52,7 +52,6 @@ def sync_command(
         except MemspaceError as error:
             fail(f"cannot read the source: {error}")
         failure: str | None = None
-        # The bar is for a person at a terminal; a log or a pipe gets the summary (or the one error).
         with Progress(
             TextColumn("[bold]sync[/bold]"),
             BarColumn(),
@@ -61,7 +60,6 @@ def sync_command(
             TextColumn("{task.description}"),
             console=console(stderr=True),
             transient=False,
-            disable=not console(stderr=True).is_terminal,
         ) as progress:
             task = progress.add_task("", total=total)
 
