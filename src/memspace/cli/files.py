@@ -17,6 +17,8 @@ from memspace.workspace import DirListing
 if TYPE_CHECKING:
     from rich.tree import Tree
 
+    from memspace.tools import MemoryTools
+
 
 def _run(ctx: typer.Context, name: str, args: dict[str, Any]) -> None:
     with open_tools(ctx) as tools:
@@ -173,9 +175,22 @@ def tools(
     typer.echo(json.dumps(definitions, indent=2))
 
 
+# Every file the demo writes; a namespace holding only these (or nothing) is the demo's own.
+_DEMO_FILES = frozenset({"/notes/plan.md", "/notes/log.md", "/project/plan.md", "/project/log.md"})
+
+
 @app.command()
-def demo(ctx: typer.Context) -> None:
-    """Walk through the seven tools on a scratch namespace, printing each call and result."""
+def demo(
+    ctx: typer.Context,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Clear the namespace even if it holds files of its own.")
+    ] = False,
+) -> None:
+    """Walk through the seven tools on a scratch namespace, printing each call and result.
+
+    The demo starts by clearing its namespace ("demo" unless --namespace says otherwise); it
+    refuses to when the namespace holds anything the demo did not write, unless --yes.
+    """
     from rich.markup import escape
 
     namespace = options(ctx).config.get("memory_tool_namespace", "demo")
@@ -198,6 +213,8 @@ def demo(ctx: typer.Context) -> None:
         ("memory_view", {"path": "/"}),
     ]
     with open_tools(ctx, memory_tool_namespace=namespace) as memory_tools:
+        if not yes:
+            _refuse_to_clear_others(memory_tools, str(namespace))
         for name, args in steps:
             result = memory_tools.call(name, args)
             console().print(
@@ -206,3 +223,19 @@ def demo(ctx: typer.Context) -> None:
             style = "red" if result.is_error else "green"
             console().print(f"[{style}]{'error' if result.is_error else 'ok'}[/{style}]", markup=True)
             console().print(result.text + "\n", markup=False)
+
+
+def _refuse_to_clear_others(memory_tools: MemoryTools, namespace: str) -> None:
+    try:
+        listing = memory_tools.workspace.view("/")
+        theirs = [e.path for e in memory_tools.workspace.walk("/") if str(e.path) not in _DEMO_FILES]
+    except MemspaceError as error:
+        fail(str(error))
+    assert isinstance(listing, DirListing)
+    count = len(theirs) + listing.foreign
+    if count:
+        fail(
+            f"The namespace {namespace!r} holds {count} file{'s' if count != 1 else ''} the demo did not "
+            "write, and the demo starts by clearing its namespace; run it in another namespace, or pass "
+            "--yes to clear this one."
+        )
