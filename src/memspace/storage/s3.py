@@ -9,7 +9,8 @@
 * A PUT that gets no HTTP answer has an unknown outcome: it is reported as
   :class:`OutcomeUnknown` and settled by the workspace on re-read.
 * Listing pages through every result, leaves out folder-marker objects
-  (``dir/``), and survives keys obstore cannot parse (a control character): those
+  (``dir/``; obstore lists them without the slash, so a zero-byte object with
+  nothing below it costs one HEAD to tell a marker from an empty file), and survives keys obstore cannot parse (a control character): those
   are listed through :mod:`memspace.storage.s3_signed` and reported as foreign.
 * Failures are told apart by their HTTP status and S3 error code, never by
   words in a message, and the advice fits the cause: a missing bucket, wrong
