@@ -238,6 +238,15 @@ ALL_CALLS: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
+def on_disk(folder: Path) -> dict[str, bytes]:
+    """Every file below ``folder`` and its content (memspace's temp files left out)."""
+    return {
+        str(path.relative_to(folder)): path.read_bytes()
+        for path in folder.rglob("*")
+        if path.is_file() and not path.is_symlink() and ".memspace-tmp." not in path.name
+    }
+
+
 @pytest.mark.parametrize(
     "link",
     [".memspace", ".memspace/trash", ".memspace/default", "default/.memspace-tmp.0123abcd"],
@@ -253,10 +262,13 @@ def test_a_symlink_in_the_reserved_area_is_never_followed(tmp_path: Path, link: 
     os.utime(root / link, (0, 0), follow_symlinks=False)  # old enough to be swept as a stale temp
     tools = tools_on(root)
     for name, args in ALL_CALLS:
+        before = on_disk(root / "default")
         result = tools.call(name, args)
         assert "internal error" not in result.text, (name, result.text)
         if result.is_error:
             assert "reserved area" in result.text or "does not exist" in result.text, (name, result.text)
+            # refused before anything changed, not after the change it reports as failed
+            assert on_disk(root / "default") == before, (name, result.text)
     assert sorted(p.name for p in outside.iterdir()) == ["theirs.txt"]
     assert (outside / "theirs.txt").read_text() == "not memspace's\n"
 

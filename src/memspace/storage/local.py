@@ -285,6 +285,21 @@ class LocalStore:
         with _reserved_area(), self._place(key, create=True) as place, contextlib.suppress(FileExistsError):
             _write_file(place.dir, place.name, data)
 
+    def _check_reserved_area(self) -> None:
+        """Refuse a folder operation before it, not after: its history record goes in the reserved area,
+        and a link planted at its top (``.memspace``, a namespace's folder in it, the trash) would refuse
+        that record once the folder had already moved. One ``scandir`` of ``.memspace``."""
+        with (
+            _reserved_area(),
+            contextlib.suppress(ObjectNotFound),
+            self._folder((RESERVED_PREFIX,), create=False) as fd,
+        ):
+            for entry in _scan(fd):
+                if entry.is_symlink():
+                    raise SymlinkRefused(f"{RESERVED_PREFIX}/{entry.name}")
+                if not entry.is_dir(follow_symlinks=False):
+                    raise PathConflict(f"{RESERVED_PREFIX}/{entry.name}")
+
     def _reserved_folder_of(self, key: str) -> None:
         """Create the folder ``key`` goes in (in the reserved area), or refuse clearly if a file or a
         symbolic link planted there stands in the way."""
@@ -294,6 +309,7 @@ class LocalStore:
     def move_tree(self, source: str, destination: str, *, progress: TreeProgress | None = None) -> int:
         src_parts, dst_parts = _split(source), _split(destination)
         with _os_errors("rename"):
+            self._check_reserved_area()
             with self._place("/".join(src_parts), create=False) as src:
                 try:
                     with self._place("/".join(dst_parts), create=True) as dst:
@@ -327,6 +343,7 @@ class LocalStore:
         if not parts:
             raise ValueError("delete_tree needs a folder prefix")
         with _os_errors("delete"):
+            self._check_reserved_area()
             try:
                 deleted = self._delete_tree(parts, progress)
             except (ObjectNotFound, PathConflict, SymlinkRefused):
