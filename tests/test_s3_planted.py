@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import unicodedata
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,16 +51,20 @@ def listed_keys(server: SeaweedServer, prefix: str) -> list[str]:
 
 
 def test_a_key_with_a_control_character_does_not_break_the_namespace(seaweed: SeaweedServer) -> None:
-    """obstore cannot parse such a key in a listing; the whole namespace must stay usable anyway."""
+    """Keys no path can have (a control character, a newline, NFD) are counted, never shown, and go with
+    a clear; obstore cannot parse some of them in a listing, and the namespace stays usable anyway."""
     prefix = unique_prefix()
     tools = s3_tools(seaweed, prefix)
     tools.workspace.create("/notes/ok.md", "mine\n")
     plant(seaweed, f"{prefix}default/notes/bad\x01name.md")
     plant(seaweed, f"{prefix}default/bad\x7f.md")
+    plant(seaweed, f"{prefix}default/a.md\n    99B  /injected.md")
+    plant(seaweed, prefix + "default/" + unicodedata.normalize("NFD", "café.md"))
     listing = tools.call("memory_view", {"path": "/"})
     assert not listing.is_error, listing.text
     assert "/notes/ok.md" in listing.text and "bad" not in listing.text
-    assert "[2 entries here cannot be shown" in listing.text
+    assert "injected" not in listing.text and "caf" not in listing.text
+    assert "[4 entries here cannot be shown" in listing.text
     for name, args in [
         ("memory_view", {"path": "/notes"}),
         ("memory_search", {"pattern": "mine"}),
