@@ -22,13 +22,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
-from mcp.client import ClientSession
 
 from memspace import MemoryTools
 
-from .test_mcp import call as mcp_call
-from .test_mcp import with_session
+from .support.mcp_harness import connect_stdio, server_environ, text_of
 
 REPO = Path(__file__).resolve().parent.parent
 NOBODY = 65534  # the unprivileged user permission scenarios run as when the suite runs as root
@@ -149,16 +148,22 @@ def test_names_that_are_not_utf8_are_left_out_and_counted(tmp_path: Path) -> Non
 
 def test_a_name_that_is_not_utf8_does_not_crash_the_mcp_server(tmp_path: Path) -> None:
     plant(tmp_path / "mem", b"bad\xff.md")
+    env = server_environ(MEMORY_TOOL_BACKEND="local", MEMORY_TOOL_LOCAL_DIR=str(tmp_path / "mem"))
 
-    async def work(session: ClientSession) -> list[tuple[str, bool]]:
-        return [
-            await mcp_call(session, "memory_view", {"path": "/"}),
-            await mcp_call(session, "memory_find", {"glob": "*"}),
-            await mcp_call(session, "memory_search", {"pattern": "planted"}),
-            await mcp_call(session, "memory_create_update", {"path": "/after.md", "file_text": "alive"}),
-        ]
+    async def work() -> list[tuple[str, bool]]:
+        with anyio.fail_after(HANG):
+            async with connect_stdio(env, tmp_path / "server.log") as client:
+                return [
+                    text_of(await client.call_tool(name, arguments))
+                    for name, arguments in (
+                        ("memory_view", {"path": "/"}),
+                        ("memory_find", {"glob": "*"}),
+                        ("memory_search", {"pattern": "planted"}),
+                        ("memory_create_update", {"path": "/after.md", "file_text": "alive"}),
+                    )
+                ]
 
-    (view, find, search, create), _ = with_session(tmp_path, work)
+    view, find, search, create = anyio.run(work)
     assert not view[1] and foreign_count(view[0]) == 1
     assert not find[1] and not search[1]
     assert not create[1] and (tmp_path / "mem" / "default" / "after.md").read_text() == "alive"
