@@ -16,4 +16,4 @@ def mcp(ctx: typer.Context) -> None:
 
         serve_stdio(options(ctx).config)  # stdout carries the protocol only
     except MemspaceError as error:  # a missing extra or bad settings, before the protocol starts
-        fail(str(error))
+        fail(error)

@@ -6,7 +6,7 @@ Output is bounded (``max_view_chars``) and always says how to get the rest.
 from __future__ import annotations
 
 from memspace.edits import split_lines
-from memspace.tools.arguments import ArgumentError
+from memspace.errors import LineRangeError
 from memspace.workspace import DirListing, EditOutcome, TextFile
 
 __all__ = ["human_size", "render_edit", "render_file", "render_listing"]
@@ -57,16 +57,24 @@ def render_file(file: TextFile, view_range: list[int] | None, max_chars: int) ->
     if view_range is not None:
         start, end = view_range
         if not 1 <= start <= total:
-            raise ArgumentError(
-                f"view_range start {start} is out of range: {file.path} has {total} lines, "
-                f"so start must be between 1 and {total}."
+            raise LineRangeError(
+                f"Line {start} is out of range: {file.path} has {total} lines.",
+                path=str(file.path),
+                start=start,
+                end=end,
+                line_count=total,
+                bound="start",
             )
         if end == -1:
             end = total
         elif not start <= end <= total:
-            raise ArgumentError(
-                f"view_range end {end} is out of range: it must be between {start} and {total} "
-                "(the last line), or -1 for the end of the file."
+            raise LineRangeError(
+                f"Line {end} is out of range: the last line to show must be between {start} and {total}.",
+                path=str(file.path),
+                start=start,
+                end=end,
+                line_count=total,
+                bound="end",
             )
     shown, last = number_lines(lines[start - 1 : end], start, max_chars)
     whole = start == 1 and last == total
