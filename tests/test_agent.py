@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -770,3 +771,10 @@ def test_run_sync_runs_twice_and_refuses_a_running_loop(server: ModelServer, age
         asyncio.run(inside_a_loop())
     agent.close()
     server.reset()
+
+
+def test_the_docs_name_every_backend_the_agent_tests_run_on() -> None:
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "agent.md").read_text()
+    sentence = " ".join(doc[doc.index("runs each test on every entry of `AGENT_BACKENDS`") :].split())
+    sentence = sentence[: sentence.index(";")]
+    assert re.findall(r"`(\w+)`", sentence.partition(":")[2]) == sorted(AGENT_BACKENDS)
