@@ -275,9 +275,18 @@ def test_every_command_fails_with_one_line_and_no_traceback(
 
 
 def test_view_of_a_missing_local_folder_creates_nothing(run: Run, tmp_path: Path) -> None:
-    assert "(empty)" in run("--local-dir", str(tmp_path / "typo"), "view", "/").stdout
-    run("--local-dir", str(tmp_path / "typo2"), "view", "/a.md", ok=False)
-    run("--local-dir", str(tmp_path / "typo3"), "grep", "x", ok=False)  # nothing found: exit 1
+    typo = str(tmp_path / "typo")
+    assert "(empty)" in run("--local-dir", typo, "view", "/").stdout
+    for command in (("deleted",), ("tools",), ("gc",)):
+        run("--local-dir", typo, *command)
+    for command in (
+        ("view", "/a.md"),
+        ("grep", "x"),
+        ("find", "*.md"),
+        ("history", "/a.md"),
+        ("diff", "/a.md"),
+    ):
+        run("--local-dir", typo, *command, ok=False)  # not found, or nothing matched
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
