@@ -324,3 +324,14 @@ def test_demo_runs_again_over_what_it_left(run: Run) -> None:
     assert "> memory_clear_all" in run("demo").stdout
     run("--namespace", "demo", "write", "/mine.md", "x")
     assert "did not write" in run("demo", ok=False).stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "help_command"), [(("view", "--bogus"), "memspace view --help"), (("nope",), "memspace --help")]
+)
+def test_usage_mistakes_exit_2_pointing_to_the_right_help(
+    run: Run, args: tuple[str, ...], help_command: str
+) -> None:
+    proc = run(*args, ok=False)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+    assert proc.stderr.startswith("error: ") and proc.stderr.endswith(f"; see '{help_command}'\n")

@@ -203,8 +203,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if type(error).__name__ == "NoArgsIsHelpError" and context is not None:
             typer.echo(context.get_help())
         else:
-            command = context.command_path.partition(" ")[2] if context is not None else ""
-            where = f"; see 'memspace {command} --help'".replace("  ", " ") if context is not None else ""
+            where = f"; see '{context.command_path} --help'" if context is not None else ""
             _print_error(f"{error.format_message().rstrip('.')}{where}")
         code = error.exit_code
     except (typer.Abort, KeyboardInterrupt):
