@@ -778,3 +778,28 @@ def test_the_docs_name_every_backend_the_agent_tests_run_on() -> None:
     sentence = " ".join(doc[doc.index("runs each test on every entry of `AGENT_BACKENDS`") :].split())
     sentence = sentence[: sentence.index(";")]
     assert re.findall(r"`(\w+)`", sentence.partition(":")[2]) == sorted(AGENT_BACKENDS)
+
+
+def test_the_agents_writes_are_recorded_under_its_name_unless_an_actor_is_set(
+    server: ModelServer, agent_backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.script(
+        tool_call("memory_create_update", {"path": "/a.md", "file_text": "one"}),
+        text("done"),
+        tool_call("memory_create_update", {"path": "/a.md", "file_text": "two", "mode": "append"}),
+        text("done"),
+        tool_call("memory_create_update", {"path": "/a.md", "file_text": "three", "mode": "append"}),
+        text("done"),
+    )
+    assert run(make_agent(server, agent_backend)).completed
+    reviewer = memspace.Agent(
+        name="research_agent",
+        model_config=openai_config(server),
+        agent_config=agent_backend.agent_config() | {"memory_tool_actor": "reviewer"},
+    )
+    assert run(reviewer).completed
+    monkeypatch.setenv("MEMORY_TOOL_ACTOR", "from-env")
+    assert run(make_agent(server, agent_backend)).completed
+    with MemoryTools.from_config(agent_backend.agent_config()) as tools:
+        actors = [(v.operation, v.actor) for v in tools.workspace.history("/a.md")]
+    assert actors == [("append", "from-env"), ("append", "reviewer"), ("create", "research_agent")]

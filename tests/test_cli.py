@@ -277,8 +277,8 @@ def test_every_command_fails_with_one_line_and_no_traceback(
 def test_view_of_a_missing_local_folder_creates_nothing(run: Run, tmp_path: Path) -> None:
     typo = str(tmp_path / "typo")
     assert "(empty)" in run("--local-dir", typo, "view", "/").stdout
-    for command in (("deleted",), ("tools",), ("gc",)):
-        run("--local-dir", typo, *command)
+    for succeeds in (("deleted",), ("tools",), ("gc",)):
+        run("--local-dir", typo, *succeeds)
     for command in (
         ("view", "/a.md"),
         ("grep", "x"),

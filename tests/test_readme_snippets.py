@@ -62,6 +62,7 @@ PYTHON_MODEL = {
     "langchain",
     "langchain-local",
     "anthropic-s3",
+    "deepagents",
 }
 PYTHON_OTHER = {"mcp-python"}
 BASH = {"search-cli", "sync", "cli", "mcp-cli", "setup", "example-script"}
@@ -73,12 +74,16 @@ INSTALLS = {
     "install-langchain-docs",
     "install-anthropic",
     "install-agent",
+    "install-deepagents",
+    "install-deepagents-docs",
 }
 JSON = {"claude-desktop-local", "claude-desktop-s3"}
 # Run elsewhere, by the suite of the integration they show.
 RUN_ELSEWHERE = {
     "anthropic-memory-tool": "tests/test_anthropic_memory_tool.py::test_readme_snippet_runs_as_a_script",
     "test-suite": "test_the_test_suite_snippet_is_what_ci_runs",
+    "history": "tests/test_cli_history.py",
+    "history-cli": "tests/test_cli_history.py",
 }
 EVERY_RUNNER = (
     PYTHON_LOCAL | PYTHON_S3 | PYTHON_MODEL | PYTHON_OTHER | BASH | INSTALLS | JSON | set(RUN_ELSEWHERE)
@@ -211,6 +216,15 @@ MODEL_RUNS: dict[str, tuple[list[Reply], bool, str]] = {
     "langchain": (_saves_priorities(strict=False), False, "Saved your three priorities"),
     "langchain-local": ([text("Nothing to do.")], False, ""),
     "anthropic-s3": ([text("Nothing yet.")], True, "Nothing yet."),
+    "deepagents": (
+        [
+            tool_call("ls", {"path": "/"}),
+            tool_call("write_file", {"file_path": "/notes/today.md", "content": PRIORITIES}),
+            text("Saved your three priorities to /notes/today.md."),
+        ],
+        False,
+        "Saved your three priorities",
+    ),
 }
 
 
@@ -226,6 +240,12 @@ def test_agent_snippets_run_against_the_scripted_model(
     out = run_python(snippet(name), tmp_path, env)
     assert printed in out
     assert server.remaining == 0, "the snippet stopped before the model's scripted answers"
+    if name == "deepagents":
+        assert (tmp_path / "memories" / "default" / "notes" / "today.md").read_text() == PRIORITIES
+        assert [seen.content for seen in server.requests[-1].tool_results()] == [
+            "No files found",
+            "Updated file /notes/today.md",
+        ]
     if name in ("openai-agents", "langchain"):
         assert (tmp_path / "memories" / "default" / "notes" / "today.md").read_text() == PRIORITIES
         assert [seen.content for seen in server.requests[-1].tool_results()] == [

@@ -151,7 +151,7 @@ def gc(ctx: typer.Context) -> None:
             report = tools.workspace.collect_garbage()
         except MemspaceError as error:
             fail(error)
-    parts = [f"{count:,} {kind}" for kind, count in report.items() if kind != "history bytes"]
+    parts = [f"{count:,} {kind}" for kind, count in report.items() if kind != "history bytes" and count]
     freed = report.get("history bytes", 0)
     typer.echo(
         "Removed "
