@@ -327,11 +327,11 @@ class Workspace:
         foreign = 0
         for info in self._listed(vpath, prefix):
             found = True
-            if info.foreign:
-                foreign += 1
-                continue
             rel = tuple(info.key[len(prefix) :].split("/"))
             if not include_hidden and any(part.startswith(".") for part in rel):
+                continue  # what a hidden folder holds is not counted either
+            if info.foreign:
+                foreign += 1
                 continue
             if len(rel) <= depth:
                 files[rel] = info.size

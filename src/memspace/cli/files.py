@@ -17,6 +17,8 @@ from memspace.workspace import DirListing
 if TYPE_CHECKING:
     from rich.tree import Tree
 
+    from memspace.tools import MemoryTools
+
 
 def _run(ctx: typer.Context, name: str, args: dict[str, Any]) -> None:
     with open_tools(ctx) as tools:
@@ -61,6 +63,10 @@ def view(
     lines: Annotated[
         str | None, typer.Option("--lines", "-n", help="Line range START:END of a file (END may be -1).")
     ] = None,
+    column: Annotated[
+        int | None,
+        typer.Option(help="Show the first line from this character (1-based): read on in a very long line."),
+    ] = None,
 ) -> None:
     """Show a folder as a tree, or a file with line numbers."""
     view_range: list[int] | None = None
@@ -74,12 +80,12 @@ def view(
         try:
             shown = tools.workspace.view(path)
             if isinstance(shown, DirListing):
-                if view_range is not None:
-                    fail(f"--lines applies to files only; {shown.path} is a folder.")
+                if view_range is not None or column is not None:
+                    fail(f"--lines and --column apply to files only; {shown.path} is a folder.")
                 console().print(_tree(shown))
                 return
             # The whole file (or range): a terminal pages with less, unlike a model's context.
-            typer.echo(render_file(shown, view_range, max_chars=sys.maxsize))
+            typer.echo(render_file(shown, view_range, max_chars=sys.maxsize, column=column))
         except MemspaceError as error:
             fail(error, command="view")
 
@@ -98,7 +104,10 @@ def _tree(listing: DirListing) -> Tree:
             parent.add(f"{escape(entry.path.name)} [dim]{human_size(entry.size or 0)}[/dim]")
     if listing.omitted:
         tree.add(f"[dim]... {listing.omitted:,} more entries not shown[/dim]")
-    if not listing.entries:
+    if listing.foreign:
+        count = f"{listing.foreign:,} {'entry' if listing.foreign == 1 else 'entries'}"
+        tree.add(f"[dim]... {count} not shown: links, pipes, devices or names that are not valid paths[/dim]")
+    if not listing.entries and not listing.foreign:
         tree.add("[dim](empty)[/dim]")
     return tree
 
@@ -223,12 +232,17 @@ def demo(
         if not yes:
             try:
                 held = _files(memory_tools)
+                listing = memory_tools.workspace.view("/")
             except MemspaceError as error:
                 fail(error)
-            if held and held != _demo_result():
+            written = _demo_writes()
+            count = sum((path, data) not in written for path, data in held.items())
+            count += listing.foreign if isinstance(listing, DirListing) else 0  # links, pipes, ...
+            if count:
                 fail(
-                    f"The namespace {namespace!r} holds files the demo did not write, and the demo "
-                    "clears it first; pass --yes to clear it anyway, or choose another --namespace."
+                    f"The namespace {namespace!r} holds {count} file{'s' if count != 1 else ''} "
+                    "the demo did not write, and the demo clears it first; pass --yes to clear it anyway, "
+                    "or choose another --namespace."
                 )
         for name, args in _DEMO_STEPS:
             result = memory_tools.call(name, args)
@@ -245,9 +259,12 @@ def _files(tools: MemoryTools) -> dict[str, bytes]:
     return {str(entry.path): workspace.read_bytes(str(entry.path)) for entry in workspace.walk("/")}
 
 
-def _demo_result() -> dict[str, bytes]:
-    """What the demo leaves behind, from a run in memory: a namespace holding exactly that is its own."""
+def _demo_writes() -> set[tuple[str, bytes]]:
+    """Every (path, content) the demo ever leaves, from a run in memory: a namespace holding only
+    those is the demo's own, even if an earlier demo was interrupted half way."""
     scratch = MemoryTools.from_config({"memory_tool_backend": "memory"}, environ={})
+    written: set[tuple[str, bytes]] = set()
     for name, args in _DEMO_STEPS:
         scratch.call(name, args)
-    return _files(scratch)
+        written.update(_files(scratch).items())
+    return written

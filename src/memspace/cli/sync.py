@@ -77,6 +77,7 @@ def sync_command(
             if action != "deleted":
                 progress.update(tasks[0], advance=1, description=f"{action} {path}")
 
+        failure: MemspaceError | None = None
         try:
             report = sync(
                 src.workspace,
@@ -86,10 +87,12 @@ def sync_command(
                 on_file=advance,
             )
         except MemspaceError as error:
-            fail(error)
+            failure = error
         finally:
             if tasks:
                 progress.stop()
+        if failure is not None:
+            fail(failure)  # after the bar has stopped, so the error is the last line
     _summary(report)
 
 

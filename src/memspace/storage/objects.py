@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import functools
 import hashlib
 import logging
 import time
@@ -45,7 +46,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from memspace.paths import RESERVED_PREFIX
+from memspace.paths import RESERVED_PREFIX, is_valid_name
 from memspace.storage.base import (
     Blob,
     Busy,
@@ -155,7 +156,7 @@ class ObjectStore(ABC):
         for info in self._raw_list(prefix):
             if is_stub_listing(info) or (not include_reserved and _reserved_below(prefix, info.key)):
                 continue
-            yield ObjectInfo(info.key, info.size, info.etag)
+            yield ObjectInfo(info.key, info.size, info.etag, foreign=_foreign(prefix, info.key))
 
     # -- writing ---------------------------------------------------------------
 
@@ -376,7 +377,7 @@ class ObjectStore(ABC):
             if direction == "to":
                 raise MovedAway(prefix, other)
         infos = [
-            ObjectInfo(info.key, info.size, info.etag)
+            ObjectInfo(info.key, info.size, info.etag, foreign=_foreign(prefix, info.key))
             for info in self._raw_list(prefix)
             if not is_stub_listing(info) and not _reserved_below(prefix, info.key)
         ]
@@ -457,6 +458,19 @@ def new_request_id() -> str:
 
 def _write_ids(meta: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(meta.get(WRITE_IDS, "").split())
+
+
+def _foreign(prefix: str, key: str) -> bool:
+    """Whether a key below ``prefix`` has a name no path can have (another program wrote it: a control
+    character, not NFC, ...); memspace's own reserved names are not foreign."""
+    return not all(
+        _usable_name(part) or part.startswith(RESERVED_PREFIX) for part in key[len(prefix) :].split("/")
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _usable_name(name: str) -> bool:
+    return is_valid_name(name)  # keys share their folders' names: each is checked once
 
 
 def _reserved_below(prefix: str, key: str) -> bool:
