@@ -1,17 +1,35 @@
 """What a model reads back: numbered lines, pages, listings, edit snippets.
 
 Output is bounded (``max_view_chars``) and always says how to get the rest.
+
+Only what is shown is worked on: a file's lines are counted by counting newlines
+(never by splitting the whole text), the first line shown is found by counting
+newlines a block at a time, and only the slice of text that can fit in the
+output is split into lines and numbered. Viewing the first page of a large file
+therefore costs about what viewing a small one does.
 """
 
 from __future__ import annotations
 
-from memspace.edits import split_lines
+from bisect import bisect_right
+from itertools import accumulate
+
 from memspace.tools.arguments import ArgumentError
 from memspace.workspace import DirListing, EditOutcome, TextFile
 
-__all__ = ["human_size", "render_edit", "render_file", "render_listing"]
+__all__ = ["human_size", "number_lines", "render_edit", "render_file", "render_listing"]
 
 _SNIPPET_CONTEXT = 4
+_BLOCK = 4096  # characters counted at a time when looking for a line
+# Number prefixes ("%6d\t") of the first lines are made once and reused: numbering is
+# then a join, with no formatting per line. Later lines are formatted as needed.
+_PREFIX_CACHE_LINES = 16_384
+
+
+class _Prefixes:
+    # The table is replaced whole, never changed in place: a thread reading it meanwhile
+    # keeps a consistent one.
+    table: tuple[str, ...] = ()
 
 
 def human_size(size: int) -> str:
@@ -23,34 +41,77 @@ def human_size(size: int) -> str:
     raise AssertionError("unreachable")
 
 
-def number_lines(lines: list[str], first: int, max_chars: int) -> tuple[list[str], int]:
-    """Numbered lines (``%6d\\t``) starting at ``first`` that fit in ``max_chars``.
+def _line_count(text: str) -> int:
+    """Lines in ``text``, as :func:`memspace.edits.split_lines` counts them, without splitting."""
+    return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
 
-    Returns the rendered lines and the number of the last line shown. A single
-    line longer than the budget is cut, with a note saying so.
-    """
-    out: list[str] = []
-    used = 0
-    last = first - 1
-    for offset, line in enumerate(lines):
-        number = first + offset
-        rendered = f"{number:6d}\t{line}"
-        if out and used + len(rendered) + 1 > max_chars:
+
+def _line_start(text: str, line: int) -> int:
+    """Index in ``text`` where the 1-based ``line`` begins (``line`` must exist)."""
+    pos, wanted, size = 0, line - 1, len(text)
+    while wanted:
+        end = min(size, pos + _BLOCK)
+        found = text.count("\n", pos, end)
+        if found >= wanted or end == size:
             break
-        if len(rendered) > max_chars:
-            rendered = (
-                rendered[:max_chars]
-                + f" [... line {number} is {len(line):,} characters; the rest is not shown]"
-            )
-        out.append(rendered)
-        used += len(rendered) + 1
-        last = number
-    return out, last
+        wanted -= found
+        pos = end
+    for _ in range(wanted):
+        pos = text.index("\n", pos) + 1
+    return pos
+
+
+def _number_prefixes(first: int, count: int) -> tuple[str, ...] | list[str]:
+    last = first + count
+    if last > _PREFIX_CACHE_LINES:
+        return [f"{n:6d}\t" for n in range(first, last)]
+    table = _Prefixes.table
+    if len(table) < last:
+        size = min(_PREFIX_CACHE_LINES, max(last, 2 * len(table), 1024))
+        table = _Prefixes.table = tuple(f"{n:6d}\t" for n in range(size))
+    return table[first:last]
+
+
+def number_lines(text: str, first: int, last: int, max_chars: int) -> tuple[str, int]:
+    """Lines ``first``..``last`` of ``text`` (1-based, existing), numbered ``%6d\\t``, within ``max_chars``.
+
+    Returns the rendered lines and the number of the last line shown. Lines are shown
+    whole until the next would not fit; a first line longer than the budget is cut, with
+    a note saying so. Only the ``max_chars`` characters of text from line ``first`` on
+    are looked at: no line beyond them could fit.
+    """
+    start = _line_start(text, first)
+    end = min(len(text), start + max_chars)
+    wanted = last - first + 1
+    pieces = text[start:end].split("\n", wanted)
+    if len(pieces) > wanted:
+        lines = pieces[:wanted]
+    elif end == len(text):
+        lines = pieces if pieces[-1] else pieces[:-1]  # the text's last line, or the "" after its final newline
+    else:
+        lines = pieces[:-1]  # the last piece is cut short by ``end``: it cannot fit
+    if not lines:
+        # The first line alone is longer than the budget: show its beginning.
+        stop = text.find("\n", start)
+        length = (len(text) if stop == -1 else stop) - start
+        shown = f"{first:6d}\t{text[start : start + max_chars]}"[:max_chars]
+        return shown + f" [... line {first} is {length:,} characters; the rest is not shown]", first
+    prefixes = _number_prefixes(first, len(lines))
+    # Each line costs its prefix, its text and a newline; keep those that fit (at least one).
+    used = list(accumulate(map(len, prefixes)))
+    sizes = list(accumulate(map(len, lines)))
+    fits = len(lines)
+    if used[-1] + sizes[-1] + len(lines) > max_chars:
+        totals = [u + s + n for n, (u, s) in enumerate(zip(used, sizes, strict=True), 1)]
+        fits = max(1, bisect_right(totals, max_chars))
+    body = "\n".join(map(str.__add__, prefixes[:fits], lines[:fits]))
+    if fits == 1 and len(body) > max_chars:
+        body = body[:max_chars] + f" [... line {first} is {len(lines[0]):,} characters; the rest is not shown]"
+    return body, first + fits - 1
 
 
 def render_file(file: TextFile, view_range: list[int] | None, max_chars: int) -> str:
-    lines = split_lines(file.text)
-    total = len(lines)
+    total = _line_count(file.text)
     if total == 0:
         return f"{file.path} is empty."
     start, end = 1, total
@@ -68,11 +129,10 @@ def render_file(file: TextFile, view_range: list[int] | None, max_chars: int) ->
                 f"view_range end {end} is out of range: it must be between {start} and {total} "
                 "(the last line), or -1 for the end of the file."
             )
-    shown, last = number_lines(lines[start - 1 : end], start, max_chars)
+    body, last = number_lines(file.text, start, end, max_chars)
     whole = start == 1 and last == total
     count = f"{total} line{'s' if total != 1 else ''}"
     header = f"{file.path} ({count}):" if whole else f"{file.path} (lines {start}-{last} of {count}):"
-    body = "\n".join(shown)
     if last < end:
         body += (
             f"\n[Output limited to {max_chars:,} characters. To see more, call memory_view with "
@@ -101,13 +161,13 @@ def render_listing(listing: DirListing) -> str:
 
 def render_edit(summary: str, outcome: EditOutcome, max_chars: int) -> str:
     """A one-line summary and the edited region with some context, numbered."""
-    lines = split_lines(outcome.text)
-    if not lines:
+    total = _line_count(outcome.text)
+    if not total:
         return f"{summary} The file is now empty."
     first = max(1, outcome.first_line - _SNIPPET_CONTEXT)
-    last = min(len(lines), outcome.last_line + _SNIPPET_CONTEXT)
-    shown, shown_last = number_lines(lines[first - 1 : last], first, max_chars)
+    last = min(total, outcome.last_line + _SNIPPET_CONTEXT)
+    body, shown_last = number_lines(outcome.text, first, last, max_chars)
     more = ""
     if shown_last < last:
         more = f"\n[Snippet limited to {max_chars:,} characters; view the file for the rest.]"
-    return f"{summary} Lines {first}-{shown_last} of {len(lines)} now read:\n" + "\n".join(shown) + more
+    return f"{summary} Lines {first}-{shown_last} of {total} now read:\n" + body + more
