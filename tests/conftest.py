@@ -20,6 +20,7 @@ from memspace.storage.base import Store
 from memspace.storage.local import LocalStore
 from memspace.storage.memory import MemoryStore
 
+from .support.faultproxy import FaultProxy, find_mitmdump
 from .support.seaweed import SeaweedServer, find_weed
 
 BACKENDS = ["memory", "local", "s3", "r2"]
@@ -58,6 +59,15 @@ def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]
     server.create_bucket(BUCKET)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def proxy(seaweed: SeaweedServer) -> Iterator[FaultProxy]:
+    """A fault-injecting, request-counting proxy in front of the S3 peer (tests reset it first)."""
+    if find_mitmdump() is None:
+        pytest.fail("mitmdump is missing; ./scripts/test installs it into .venv-mitm (MEMSPACE_MITMDUMP).")
+    with FaultProxy(seaweed.endpoint) as running:
+        yield running
 
 
 def s3_environ(server: SeaweedServer, backend: str = "s3", bucket: str = BUCKET) -> dict[str, str]:

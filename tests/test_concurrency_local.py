@@ -15,6 +15,7 @@ import pytest
 
 from memspace import MemoryTools
 
+from .support.history_checks import assert_history_is_every_append
 from .support.workers import append_lines, create_races, insert_lines, replace_own_lines, run_workers
 
 pytestmark = pytest.mark.slow
@@ -40,6 +41,7 @@ def test_8_processes_x_100_appends_give_exactly_800_lines(local_config: dict[str
     for w in range(PROCESSES):  # each writer's lines stay in its own order
         mine = [line for line in lines if line.startswith(f"w{w}-")]
         assert mine == [f"w{w}-{i}" for i in range(100)]
+    assert_history_is_every_append(tools_for(local_config).workspace, "/log.md", 800)
 
 
 def test_8_processes_creating_one_file_exactly_one_wins_every_round(local_config: dict[str, Any]) -> None:

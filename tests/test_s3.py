@@ -16,7 +16,8 @@ from memspace.storage.s3 import S3Store, r2_endpoint
 
 from .conftest import ACCESS_KEY, BUCKET, SECRET_KEY, s3_environ, unique_prefix
 from .support.background import free_port
-from .support.faultproxy import FaultProxy, find_mitmdump
+from .support.faultproxy import FaultProxy
+from .support.history_checks import assert_history_is_every_append
 from .support.seaweed import SeaweedServer
 from .support.workers import append_lines, create_races, insert_lines, replace_own_lines, run_workers
 
@@ -47,6 +48,7 @@ def test_8_processes_x_50_appends_give_exactly_400_lines(
     lines = tools_for(config, environ).workspace.read("/log.md").text.split("\n")
     assert len(lines) == 400
     assert sorted(lines) == sorted(f"w{w}-{i}" for w in range(PROCESSES) for i in range(50))
+    assert_history_is_every_append(tools_for(config, environ).workspace, "/log.md", 400)
 
 
 @pytest.mark.slow
@@ -257,14 +259,6 @@ def test_unreachable_endpoint_is_a_clear_error(
 
 
 # -- faults: throttling, 5xx, lost responses; request counts ------------------------------
-
-
-@pytest.fixture(scope="module")
-def proxy(seaweed: SeaweedServer) -> Iterator[FaultProxy]:
-    if find_mitmdump() is None:
-        pytest.fail("mitmdump is missing; ./scripts/test installs it into .venv-mitm (MEMSPACE_MITMDUMP).")
-    with FaultProxy(seaweed.endpoint) as running:
-        yield running
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -18,19 +17,11 @@ from memspace import MemoryTools
 from memspace.content_cache import DATABASE_NAME, entry_id
 
 from .conftest import ACCESS_KEY, BUCKET, SECRET_KEY, s3_environ, unique_prefix
-from .support.faultproxy import FaultProxy, find_mitmdump
+from .support.faultproxy import FaultProxy
 from .support.seaweed import SeaweedServer
 from .support.workers import run_workers, search_lines
 
 pytestmark = pytest.mark.s3
-
-
-@pytest.fixture(scope="module")
-def proxy(seaweed: SeaweedServer) -> Iterator[FaultProxy]:
-    if find_mitmdump() is None:
-        pytest.fail("mitmdump is missing; ./scripts/test installs it into .venv-mitm (MEMSPACE_MITMDUMP).")
-    with FaultProxy(seaweed.endpoint) as running:
-        yield running
 
 
 class Setup:

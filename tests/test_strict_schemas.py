@@ -22,7 +22,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from memspace import MemoryTools
 from memspace.tools.schema import TOOLS
 
-from .conftest import DEFAULT_TOOLS
+from .conftest import DEFAULT_TOOLS, MakeTools
 from .support.tool_cases import FINAL_FILES, TOOL_CASES, ToolCase, check_result, strict_arguments
 
 
@@ -105,9 +105,11 @@ def test_strict_is_refused_for_styles_that_have_no_strict_mode(tools: MemoryTool
         tools.definitions("gemini")  # type: ignore[arg-type]
 
 
-def test_mcp_definitions_keep_titles_and_annotations(tools: MemoryTools) -> None:
+def test_mcp_definitions_keep_titles_and_annotations(make_tools: MakeTools) -> None:
+    tools = make_tools(memory_tool_history=True)
     mcp = {d["name"]: d for d in tools.definitions("mcp")}
 
+    assert sorted(mcp) == sorted(spec.name for spec in TOOLS)
     for spec in TOOLS:
         assert mcp[spec.name]["title"] == spec.title
         assert mcp[spec.name]["annotations"] == spec.mcp_annotations()

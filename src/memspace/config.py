@@ -111,6 +111,13 @@ class Settings:
                 return config[key]
             return env.get(key.upper())
 
+        versioning = _bool("memory_tool_versioning", value("memory_tool_versioning"), default=True)
+        history_tool = _bool("memory_tool_history", value("memory_tool_history"))
+        if history_tool and not versioning:
+            raise ConfigError(
+                "memory_tool_history offers the model the versions memspace keeps; it needs "
+                "memory_tool_versioning on."
+            )
         backend = str(value("memory_tool_backend") or "local").strip().lower()
         if backend not in BACKEND_NAMES:
             raise ConfigError(f"memory_tool_backend {backend!r} is not one of: {', '.join(BACKEND_NAMES)}.")
@@ -125,14 +132,14 @@ class Settings:
                 _str("memory_tool_namespace", value("memory_tool_namespace"), "default")
             ),
             read_only=_bool("memory_tool_read_only", value("memory_tool_read_only")),
-            versioning=_bool("memory_tool_versioning", value("memory_tool_versioning"), default=True),
+            versioning=versioning,
             history_days=_int("memory_tool_history_days", value("memory_tool_history_days") or 30),
             history_versions=_int(
                 "memory_tool_history_versions", value("memory_tool_history_versions") or 100
             ),
             actor=_label("memory_tool_actor", value("memory_tool_actor"), _ACTOR_MAX_BYTES) or "",
             session=_label("memory_tool_session", value("memory_tool_session"), _SESSION_MAX_BYTES),
-            history_tool=_bool("memory_tool_history", value("memory_tool_history")),
+            history_tool=history_tool,
             limits=limits,
             search=_bool("memory_tool_search", value("memory_tool_search"), default=True),
             cache_dir=Path(str(cache_dir)) if (cache_dir := value("memory_tool_cache_dir")) else None,

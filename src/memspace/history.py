@@ -6,7 +6,7 @@ Where versions live
     holds the entries about ``<path>``. An entry's *name* carries everything a
     listing needs (so a history costs one LIST, no GET)::
 
-        <time ms, hex>.<kind>.<id>.<parent id>.<operation>.<actor>.<session>
+        <time in µs, hex>.<kind>.<id>.<parent id>.<operation>.<actor>.<session>
 
     kinds: ``v`` a content version (its body is the content), ``r`` a rename into
     this path (its body is ``from <old path>``), ``t`` a deletion of this file
@@ -38,12 +38,12 @@ import base64
 import json
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from memspace.paths import ROOT, VirtualPath
-from memspace.storage.base import ObjectInfo, ObjectNotFound, Store
+from memspace.storage.base import IfMatch, ObjectInfo, ObjectNotFound, PreconditionFailed, PutMode, Store
 
 __all__ = [
     "DeletedFile",
@@ -58,8 +58,8 @@ Kind = Literal["v", "r", "t", "f"]
 VERSION_DIR = ".memspace-v"
 MAX_ACTOR_BYTES = 64
 MAX_SESSION_BYTES = 32
-# Longest entry name: 13 + 1 + 16 + 16 + 11 + base32 of the actor and session + 6 dots.
-MAX_ENTRY_BYTES = 13 + 1 + 16 + 16 + 11 + 103 + 52 + 6
+# Longest entry name: 14 + 1 + 16 + 16 + 11 + base32 of the actor and session + 6 dots.
+MAX_ENTRY_BYTES = 14 + 1 + 16 + 16 + 11 + 103 + 52 + 6
 ORPHAN_GRACE = timedelta(hours=1)  # a record younger than this may still become current
 
 
@@ -132,6 +132,10 @@ class History:
     ``reserved`` is the workspace's reserved key prefix (e.g. ``"memories/.memspace/alice/"``).
     """
 
+    #: Every this many writes in a process, a background collection runs if none ran for a day.
+    auto_collect_every = 500
+    COLLECT_PERIOD = timedelta(days=1)
+
     def __init__(
         self,
         store: Store,
@@ -143,9 +147,33 @@ class History:
     ) -> None:
         self.store = store
         self.root = f"{reserved}history/"
+        self.stamp = f"{reserved}collected"
         self.actor = actor
         self.session = session
         self.retention = retention or Retention()
+
+    def claim_collection(self, now: datetime | None = None) -> bool:
+        """Whether this process should collect now: none did in the last period, and of several
+        processes asking at once exactly one wins (a conditional write of the stamp)."""
+        now = now or datetime.now(UTC)
+        mode: PutMode
+        try:
+            current = self.store.get(self.stamp)
+        except ObjectNotFound:
+            mode = "create"
+        else:
+            try:
+                last = datetime.fromisoformat(current.data.decode())
+            except ValueError:
+                last = datetime.fromtimestamp(0, UTC)
+            if now - last < self.COLLECT_PERIOD:
+                return False
+            mode = IfMatch(current.version)
+        try:
+            self.store.put(self.stamp, now.isoformat().encode(), mode=mode, write_ids=())
+        except (PreconditionFailed, ObjectNotFound):
+            return False
+        return True
 
     # -- names -----------------------------------------------------------------
 
@@ -164,10 +192,10 @@ class History:
         at: datetime | None = None,
     ) -> str:
         moment = at or datetime.now(UTC)
-        stamp = int(moment.timestamp() * 1000)
+        stamp = int(moment.timestamp() * 1_000_000)
         name = ".".join(
             [
-                f"{stamp:013x}",
+                f"{stamp:014x}",
                 kind,
                 id,
                 parent or "0",
@@ -248,13 +276,23 @@ class History:
             here, before, head = origin, origin_time, None
         return result
 
-    def content(self, path: VirtualPath, version_id: str) -> bytes:
+    def content(self, path: VirtualPath, version_id: str, current: ObjectInfo | None = None) -> bytes:
         """The bytes of version ``version_id`` of ``path`` (following renames back)."""
-        for version in self.versions(path, None):
-            if version.id == version_id and not version.deleted:
-                entry = self._find(version.path, version_id)
-                if entry is not None:
-                    return self.store.get(entry.key).data
+        entry = self._find(path, version_id)
+        if entry is not None:
+            return self.store.get(entry.key).data
+        versions = self.versions(path, current)
+        for index, version in enumerate(versions):
+            if version.id != version_id or version.deleted:
+                continue
+            if version.path != path and (entry := self._find(version.path, version_id)) is not None:
+                return self.store.get(entry.key).data
+            if version.operation == "rename":
+                # A folder rename moved the file as it was: its content is the version before.
+                older = next((v for v in versions[index + 1 :] if not v.deleted), None)
+                if older is not None:
+                    return self.content(older.path, older.id)
+            break
         raise ObjectNotFound(version_id)
 
     def entry_content(self, entry: Entry) -> bytes:
@@ -337,8 +375,8 @@ class History:
         now: datetime,
         horizon: datetime,
     ) -> Iterator[Entry]:
-        chained = self._chained_ids(entries, self.current_id(path, current, entries) if current else None)
         keep_id = self.current_id(path, current, entries) if current else None
+        chained = self._chains(entries, keep_id)
         contents = [e for e in entries if e.kind in ("v", "r") and e.id in chained]
         recent = {
             e.id for e in sorted(contents, key=lambda e: e.time, reverse=True)[: self.retention.versions]
@@ -369,7 +407,7 @@ class History:
             return None
         stamp, kind, id_, parent, operation, actor, session = parts
         try:
-            moment = datetime.fromtimestamp(int(stamp, 16) / 1000, UTC)
+            moment = datetime.fromtimestamp(int(stamp, 16) / 1_000_000, UTC)
             actor_text = _unb32(actor)
             session_text = _unb32(session) or None
         except ValueError:
@@ -398,20 +436,44 @@ class History:
                     return self._find(origin, entry.parent)
         return None
 
-    def _chained_ids(self, entries: Sequence[Entry], head: str | None) -> set[str]:
-        """Ids of content entries that became current: the head, anything named as a parent,
-        and versions a deletion or folder event names; the rest are orphans."""
-        named = {entry.parent for entry in entries if entry.parent}
-        chained = {entry.id for entry in entries if entry.kind in ("v", "r") and entry.id in named}
-        if head:
-            chained.add(head)
-        # The newest content entry before each deletion marker was current when it was deleted.
+    def _chains(
+        self,
+        entries: Sequence[Entry],
+        head: str | None,
+        event_versions: Iterable[str | None] = (),
+    ) -> dict[str, int]:
+        """The content entries that became current, each with its depth in its chain.
+
+        A chain is walked back through parent ids from a version known to have been
+        current: the file as it is now (``head``), the version a deletion or rename
+        marker names, the version a folder event lists for this file (``event_versions``:
+        store versions), or, with none of those, the newest content entry. Entries no
+        chain reaches are orphans: writes that lost their race or whose process died
+        before its put.
+        """
         contents = [e for e in entries if e.kind in ("v", "r")]
-        for marker in (e for e in entries if e.kind in ("t", "f")):
-            before = [e for e in contents if e.time <= marker.time]
-            if before:
-                chained.add(before[-1].id)
-        return chained
+        by_id = {entry.id: entry for entry in contents}
+        starts: list[str] = []
+        if head is not None and head in by_id:
+            starts.append(head)
+        starts += [e.parent for e in entries if e.kind == "t" and e.parent in by_id]
+        wanted = {version for version in event_versions if version}
+        starts += [e.id for e in reversed(contents) if e.kind == "v" and e.version in wanted]
+        if not starts and contents and (head is None or head not in by_id):
+            # Nothing known to have been current at this path (a file renamed or copied in keeps
+            # its source's ids): its newest content is.
+            starts.append(contents[-1].id)
+        depths: dict[str, int] = {}
+        for start in starts:
+            chain: list[str] = []
+            here: Entry | None = by_id.get(start)
+            while here is not None and here.id not in depths and here.id not in chain:
+                chain.append(here.id)
+                here = by_id.get(here.parent) if here.parent else None
+            base = depths[here.id] if here is not None and here.id in depths else 0
+            for offset, entry_id in enumerate(reversed(chain), 1):
+                depths[entry_id] = base + offset
+        return depths
 
     def _folder_events(
         self, path: VirtualPath, before: datetime | None
@@ -451,39 +513,57 @@ class History:
     ) -> tuple[list[Version], VirtualPath | None, datetime | None]:
         """Versions of ``path`` (newest first) from its entries and the folder events covering it, and
         where its history continues (the path it was renamed from, and when)."""
+        events = list(events)
         head = self.current_id(path, current, entries) if current is not None else None
-        chained = self._chained_ids(entries, head)
-        versions: list[Version] = []
+        rel_versions = [
+            str(body.get("files", {}).get(path.relative_key(event.path)))  # type: ignore[attr-defined]
+            for event, body in events
+        ]
+        depths = self._chains(entries, head, rel_versions)
+        ordered: list[tuple[tuple[datetime, float], Version]] = []
         origin: VirtualPath | None = None
         origin_time: datetime | None = None
         for entry in entries:
-            if entry.kind == "v" and entry.id in chained:
-                versions.append(_version(entry, path, current=entry.id == head))
-            elif entry.kind == "r" and entry.id in chained:
-                versions.append(_version(entry, path, current=entry.id == head))
-                source = _origin(self.store.get(entry.key).data)
-                if source is not None:
-                    origin, origin_time = source, entry.time
+            if entry.kind in ("v", "r") and entry.id in depths:
+                version = _version(entry, path, current=entry.id == head)
+                ordered.append(((entry.time, depths[entry.id]), version))
+                if entry.kind == "r" and entry.id == min(
+                    (e.id for e in entries if e.kind == "r" and e.id in depths),
+                    key=lambda i: depths[i],
+                ):
+                    origin = _origin(self.store.get(entry.key).data)
+                    origin_time = entry.time
             elif entry.kind == "t":
                 text = self.store.get(entry.key).data.decode(errors="replace")
                 renamed = VirtualPath.from_key(text[3:].strip("/")) if text.startswith("to ") else None
-                versions.append(_marker(entry, path, renamed))
+                after = depths.get(entry.parent or "", 0) + 0.5
+                ordered.append(((entry.time, after), _marker(entry, path, renamed)))
         for event, body in events:
             rel = path.relative_key(event.path)
             if event.operation == "rename" and "from" in body:
                 # Renamed into here as part of a folder: the older history is at the old path.
-                versions.append(_version(event, path, operation="rename"))
+                ordered.append(((event.time, -1.0), _version(event, path, operation="rename")))
                 source_folder = VirtualPath.from_key(str(body["from"]).strip("/"))
                 origin, origin_time = VirtualPath((*source_folder.parts, *rel.split("/"))), event.time
             elif event.operation == "rename" and "to" in body:
                 target = VirtualPath.from_key(str(body["to"]).strip("/"))
-                versions.append(_marker(event, path, VirtualPath((*target.parts, *rel.split("/")))))
+                moved = VirtualPath((*target.parts, *rel.split("/")))
+                ordered.append(((event.time, float("inf")), _marker(event, path, moved)))
             else:
-                versions.append(_marker(event, path, None))
-        if current is not None and head is None:
-            # The file exists but its version was not recorded (written before history was on,
+                ordered.append(((event.time, float("inf")), _marker(event, path, None)))
+        ordered.sort(key=lambda item: item[0], reverse=True)
+        versions = [version for _, version in ordered]
+        if current is not None and (head is None or head not in depths):
+            # A file renamed in and not written since is the version the rename brought.
+            newest = next((v for v in versions if not v.deleted), None)
+            if newest is not None and newest.operation == "rename":
+                versions[versions.index(newest)] = replace(newest, current=True)
+                return versions, origin, origin_time
+        if current is not None and (head is None or head not in depths):
+            # The file exists but its version was not recorded (written before versioning was on,
             # or its writer died between its two requests): it is still its newest version.
-            versions.append(
+            versions.insert(
+                0,
                 Version(
                     id="current",
                     time=datetime.now(UTC),
@@ -493,9 +573,8 @@ class History:
                     deleted=False,
                     path=path,
                     current=True,
-                )
+                ),
             )
-        versions.sort(key=lambda v: (v.current, v.time), reverse=True)
         return versions, origin, origin_time
 
 

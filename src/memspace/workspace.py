@@ -31,7 +31,9 @@ from __future__ import annotations
 
 import builtins
 import difflib
+import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -97,6 +99,8 @@ __all__ = [
     "Workspace",
     "open_workspace",
 ]
+
+log = logging.getLogger("memspace")
 
 # Write ids kept with each object: enough to recognise our own landed write
 # even after a few other writers have appended on top of it.
@@ -216,6 +220,7 @@ class Workspace:
         self.retry = retry or RetryPolicy()
         self.parallelism = parallelism
         self._versions = history
+        self._writes = 0
         budget = store.max_key_bytes
         if budget is not None:
             budget -= len(base.encode())
@@ -606,7 +611,11 @@ class Workspace:
         if version_id == "current":
             return self.read(path).text
         try:
-            data = self._history().content(vpath, version_id)
+            current = self._call(vpath, self.store.head, self._key(vpath))
+        except (ObjectNotFound, MovedAway):
+            current = None
+        try:
+            data = self._history().content(vpath, version_id, current)
         except ObjectNotFound:
             raise NotFoundError(
                 f"{vpath} has no version {version_id!r}; list its versions to see which exist.",
@@ -635,13 +644,15 @@ class Workspace:
                 )
             old = older[0].id
         before, after = self.read_version(path, old), self.read_version(path, new)
+        lines = difflib.unified_diff(
+            before.splitlines(keepends=True),
+            after.splitlines(keepends=True),
+            fromfile=f"{vpath}@{old}",
+            tofile=f"{vpath}@{new}",
+        )
+        # As GNU diff shows a last line without its newline, so lines never run together.
         return "".join(
-            difflib.unified_diff(
-                before.splitlines(keepends=True),
-                after.splitlines(keepends=True),
-                fromfile=f"{vpath}@{old}",
-                tofile=f"{vpath}@{new}",
-            )
+            line if line.endswith("\n") else f"{line}\n\\ No newline at end of file\n" for line in lines
         )
 
     def restore(self, path: str, version_id: str | None = None) -> EditOutcome:
@@ -697,17 +708,35 @@ class Workspace:
                 unchanged.append(file_path)
         return RestoreReport(restored, unchanged)
 
-    def collect_garbage(self) -> dict[str, int]:
-        """Apply history retention and sweep what interrupted operations left; return counts."""
+    def collect_garbage(self, *, now: datetime | None = None) -> dict[str, int]:
+        """Apply history retention and sweep what interrupted operations left; return counts.
+
+        ``now`` is the time retention counts from (default: now).
+        """
         if self.read_only:
             raise self._read_only()
         report = dict(self.store.sweep(self.base, older_than=3600.0))
         if self._versions is not None:
             live = {self._path_of(info.key): info for info in self.store.list(self.base) if not info.foreign}
-            removed, freed = self._versions.collect(live)
+            removed, freed = self._versions.collect(live, now)
             report["history entries"] = removed
             report["history bytes"] = freed
         return report
+
+    def _wrote(self) -> None:
+        """Count a write; now and then, collect history in the background (never on a call's path)."""
+        if self._versions is None or self.read_only:
+            return
+        self._writes += 1
+        if self._writes % self._versions.auto_collect_every == 0:
+            threading.Thread(target=self._collect_in_background, name="memspace-collect", daemon=True).start()
+
+    def _collect_in_background(self) -> None:
+        try:
+            if self._versions is not None and self._versions.claim_collection():
+                self.collect_garbage()
+        except Exception as error:  # never let housekeeping surface anywhere
+            log.warning("memspace: background history collection failed (%s)", type(error).__name__)
 
     def _versioned(self, path: str) -> VirtualPath:
         vpath = self.path(path)
@@ -773,6 +802,23 @@ class Workspace:
         """
         key = self._key(vpath)
         sent: builtins.list[str] = []
+        records: dict[str, str] = {}  # write id -> its history record, while it may be an orphan
+        landed: str | None = None
+        try:
+            landed = self._write_loop(vpath, key, step, operation, sent, records)
+            return landed
+        finally:
+            self._drop_orphans(records, keep={landed})
+
+    def _write_loop(
+        self,
+        vpath: VirtualPath,
+        key: str,
+        step: Callable[[Blob | None, str], bytes | None],
+        operation: str,
+        sent: builtins.list[str],
+        records: dict[str, str],
+    ) -> str | None:
         unknown = 0
         for attempt in range(self.retry.max_attempts):
             if attempt:
@@ -800,17 +846,22 @@ class Workspace:
                     ids = (write_id, *blob.write_ids[: _WRITE_ID_HISTORY - 1])
                     parent = self._current_id(vpath, blob)
                 sent.append(write_id)
+                record = self._record(vpath, write_id, parent, operation)
+                if record is not None:
+                    records[write_id] = record
                 try:
-                    self._put(vpath, data, mode, ids, self._record(vpath, write_id, parent, operation))
+                    self._put(vpath, data, mode, ids, record)
                 except (PreconditionFailed, ObjectNotFound, Busy):
                     continue  # lost a race: the next read decides
                 except OutcomeUnknown:
                     unknown += 1
                     if unknown >= _UNKNOWN_OUTCOMES:
+                        records.pop(write_id, None)  # it may yet have landed: keep its record
                         raise self._failing(vpath) from None
                     continue  # unsure: the next read decides
                 except MovedAway as moved:
                     raise self._moved(vpath, moved) from None
+                self._wrote()
                 return write_id
         raise self._conflict(vpath)
 
@@ -823,30 +874,52 @@ class Workspace:
     def _create(self, vpath: VirtualPath, data: bytes, operation: str) -> None:
         """Put ``data`` only if nothing is at ``vpath``, settling lost responses by write id."""
         sent: builtins.list[str] = []
-        for _ in range(_UNKNOWN_OUTCOMES):
-            write_id = new_write_id()
-            sent.append(write_id)
-            try:
-                self._put(vpath, data, "create", (write_id,), self._record(vpath, write_id, None, operation))
-                return
-            except PreconditionFailed:
-                if self._landed(vpath, sent):
+        records: dict[str, str] = {}
+        landed: str | None = None
+        try:
+            for _ in range(_UNKNOWN_OUTCOMES):
+                write_id = new_write_id()
+                sent.append(write_id)
+                record = self._record(vpath, write_id, None, operation)
+                if record is not None:
+                    records[write_id] = record
+                try:
+                    self._put(vpath, data, "create", (write_id,), record)
+                    landed = write_id
+                    self._wrote()
                     return
-                raise self._exists(vpath) from None
-            except Busy:
-                raise self._conflict(vpath) from None
-            except OutcomeUnknown:
-                if self._landed(vpath, sent):
-                    return
-        raise self._failing(vpath)
+                except PreconditionFailed:
+                    landed = self._landed(vpath, sent)
+                    if landed is not None:
+                        return
+                    raise self._exists(vpath) from None
+                except Busy:
+                    raise self._conflict(vpath) from None
+                except OutcomeUnknown:
+                    landed = self._landed(vpath, sent)
+                    if landed is not None:
+                        return
+            raise self._failing(vpath)
+        finally:
+            self._drop_orphans(records, keep={landed})
 
-    def _landed(self, vpath: VirtualPath, write_ids: builtins.list[str]) -> bool:
-        """Whether one of our writes is in the object's recent history."""
+    def _landed(self, vpath: VirtualPath, write_ids: builtins.list[str]) -> str | None:
+        """Which of our writes is in the object's recent history, if one is."""
         try:
             info = self.store.head(self._key(vpath))
         except (ObjectNotFound, MovedAway):
-            return False
-        return any(write_id in info.write_ids for write_id in write_ids)
+            return None
+        return next((write_id for write_id in write_ids if write_id in info.write_ids), None)
+
+    def _drop_orphans(self, records: dict[str, str], *, keep: set[str | None]) -> None:
+        """Remove the history records of this call's writes that did not land (best effort:
+        a record left behind is never shown, and collection removes it)."""
+        orphans = [record for write_id, record in records.items() if write_id not in keep]
+        if orphans:
+            try:
+                self.store.delete(orphans)
+            except Exception as error:
+                log.debug("memspace: could not remove %d unused history records (%s)", len(orphans), error)
 
     # -- history hooks -------------------------------------------------------------
 

@@ -9,7 +9,7 @@ library (``MEMORY_TOOL_BACKEND``, ``AWS_S3_BUCKET``, ...) or the global options.
 Each command group lives in a module of its own and registers itself on ``app``.
 """
 
-from memspace.cli import files, search, serve, sync
+from memspace.cli import files, history, search, serve, sync
 from memspace.cli._app import app, main
 
-__all__ = ["app", "files", "main", "search", "serve", "sync"]
+__all__ = ["app", "files", "history", "main", "search", "serve", "sync"]

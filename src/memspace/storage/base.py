@@ -198,8 +198,10 @@ class Store(Protocol):
 
         ``record``, if given, is a second key that also receives ``data``: the
         write-ahead history record. It is written before the object (local: a hard
-        link of the new file; memory: in the same step) or concurrently with it
-        (object stores), and removed again if the condition does not hold.
+        link of the new file) or concurrently with it (object stores). When the
+        write is refused, a store that can be sure it did not land removes the
+        record; an object store keeps it (a retried request may have landed) and
+        leaves that to the caller, who can tell by the write ids.
 
         Raise PreconditionFailed when the condition does not hold (an IfMatch
         on a missing object may raise ObjectNotFound or PreconditionFailed),

@@ -591,10 +591,8 @@ class LocalStore:
                 if name.startswith(RESERVED_PREFIX) and not include_reserved:
                     continue
                 key = here + name
-                if (
-                    not is_valid_name(name)
-                    or len(key.encode("utf-8", "surrogateescape")) > _MAX_WALK_KEY_BYTES
-                ):
+                usable = is_valid_name(name) or (include_reserved and name.startswith(RESERVED_PREFIX))
+                if not usable or len(key.encode("utf-8", "surrogateescape")) > _MAX_WALK_KEY_BYTES:
                     yield ObjectInfo(key, 0, foreign=True)
                     continue
                 if entry.is_dir(follow_symlinks=False):

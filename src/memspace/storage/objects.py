@@ -167,8 +167,11 @@ class ObjectStore(ABC):
         pending = self._start_record(entry)
         try:
             etag = self._put_over_stub(key, data, mode, meta)
-        except OutcomeUnknown:
-            self._finish_record(entry, pending)  # it may have landed: keep its record
+        except (OutcomeUnknown, PreconditionFailed, ObjectNotFound):
+            # It may have landed after all: a lost response that the client retried fails its
+            # condition on our own write. Keep the record; the caller, who can tell by the write
+            # ids, removes it if the write did not land.
+            self._finish_record(entry, pending)
             raise
         except BaseException:
             self._drop_record(entry, pending)

@@ -15,11 +15,12 @@ from memspace.storage.registry import open_store
 from memspace.tools.arguments import ArgumentError, validate
 from memspace.tools.messages import model_message
 from memspace.tools.render import render_edit, render_file, render_listing
+from memspace.tools.render_history import render_restored, render_versions
 from memspace.tools.render_search import render_find, render_ranked, render_search
 from memspace.tools.schema import TOOLS, DefinitionStyle, ToolSpec, definitions
-from memspace.workspace import Progress, TextFile, Workspace, open_workspace
+from memspace.workspace import Progress, TextFile, Version, Workspace, open_workspace
 
-__all__ = ["INSTRUCTIONS", "SEARCH_TOOLS", "MemoryTools", "ToolResult"]
+__all__ = ["HISTORY_TOOL", "INSTRUCTIONS", "SEARCH_TOOLS", "MemoryTools", "ToolResult"]
 
 log = logging.getLogger("memspace")
 
@@ -41,6 +42,8 @@ _SEARCH_INSTRUCTIONS = (
 )
 # On by default; memory_tool_search=false leaves them out (the seven tools are the contract).
 SEARCH_TOOLS = ("memory_search", "memory_find")
+# Off by default; memory_tool_history=true offers it (versions are kept either way).
+HISTORY_TOOL = "memory_history"
 
 
 @dataclass(frozen=True)
@@ -61,13 +64,16 @@ class MemoryTools:
     True
     """
 
-    def __init__(self, workspace: Workspace, *, search: bool = True) -> None:
+    def __init__(self, workspace: Workspace, *, search: bool = True, history: bool = False) -> None:
         self.workspace = workspace
         self.search = search
+        self.history = history
         self._specs = tuple(
             spec
             for spec in TOOLS
-            if not (spec.writes and workspace.read_only) and (search or spec.name not in SEARCH_TOOLS)
+            if not (spec.writes and workspace.read_only)
+            and (search or spec.name not in SEARCH_TOOLS)
+            and (history or spec.name != HISTORY_TOOL)
         )
         self._handlers: dict[str, Callable[[dict[str, Any], Progress | None], str]] = {
             "memory_view": self._view,
@@ -79,6 +85,7 @@ class MemoryTools:
             "memory_clear_all": self._clear_all,
             "memory_search": self._search,
             "memory_find": self._find,
+            HISTORY_TOOL: self._history,
         }
 
     @classmethod
@@ -98,6 +105,7 @@ class MemoryTools:
         return cls(
             open_workspace(settings, store if store is not None else open_store(settings, environ)),
             search=settings.search,
+            history=settings.history_tool,
         )
 
     @property
@@ -174,6 +182,10 @@ class MemoryTools:
         for spec in self._specs:
             if spec.name == name:
                 return spec
+        if name == HISTORY_TOOL and not self.history:
+            return ToolResult(
+                f"{name} is not available: it is turned off for this memory workspace.", is_error=True
+            )
         if name in SEARCH_TOOLS and not self.search:
             return ToolResult(
                 f"{name} is not available: search is turned off for this memory workspace; "
@@ -189,6 +201,23 @@ class MemoryTools:
             f"There is no tool named {name!r}; the memory tools are: {', '.join(self.names)}.",
             is_error=True,
         )
+
+    def _history(self, args: dict[str, Any], progress: Progress | None) -> str:
+        ws = self.workspace
+        path, action, version_id = args["path"], args.get("action", "list"), args.get("version")
+        if action == "list":
+            return render_versions(ws.path(path), ws.history(path))
+        if version_id is None:
+            previous = _previous(ws.history(path))
+            if previous is None:
+                raise ArgumentError(f"{ws.path(path)} has no earlier version; list its versions first.")
+            version_id = previous.id
+        if action == "view":
+            text = ws.read_version(path, version_id)
+            shown = TextFile(ws.path(path), text, version_id)
+            return f"Version {version_id} of " + render_file(shown, None, ws.limits.max_view_chars)
+        outcome = ws.restore(path, version_id)
+        return render_restored(outcome.path, version_id, outcome.text, outcome.created)
 
     def _view(self, args: dict[str, Any], progress: Progress | None) -> str:
         ws = self.workspace
@@ -283,6 +312,11 @@ class MemoryTools:
             max_entries=ws.limits.max_dir_entries,
             max_chars=ws.limits.max_view_chars,
         )
+
+
+def _previous(versions: list[Version]) -> Version | None:
+    """The newest content that is not the current one (a deleted file's last content)."""
+    return next((v for v in versions if not v.deleted and not v.current), None)
 
 
 def _count(n: int, noun: str) -> str:

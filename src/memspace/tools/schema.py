@@ -268,6 +268,32 @@ TOOLS: tuple[ToolSpec, ...] = (
         writes=False,
         idempotent=True,
     ),
+    ToolSpec(
+        "memory_history",
+        "Memory file history",
+        "See the earlier versions of a file (a deleted one too) and bring one back. action 'list' "
+        "(default) lists them, newest first: when, how and by whom each was made; 'view' shows one "
+        "version's text; 'restore' makes a version the file's content again, as a new version, so "
+        "nothing is lost.",
+        (
+            Param("path", "string", _PATH),
+            Param(
+                "action",
+                "string",
+                "list (default), view or restore.",
+                required=False,
+                enum=("list", "view", "restore"),
+            ),
+            Param(
+                "version",
+                "string",
+                "The version id (from list) to view or restore. Without it, view shows the version "
+                "before the current one and restore brings it back (or a deleted file's last content).",
+                required=False,
+            ),
+        ),
+        writes=True,
+    ),
 )
 
 

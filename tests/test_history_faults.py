@@ -1,0 +1,97 @@
+"""History when things go wrong: lost responses under contention, and writers killed mid-write."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from memspace import MemoryTools
+
+from .conftest import s3_environ, unique_prefix
+from .support.faultproxy import FaultProxy
+from .support.history_checks import assert_history_is_every_append
+from .support.seaweed import SeaweedServer
+from .support.workers import append_lines, run_workers
+
+pytestmark = pytest.mark.slow
+
+
+def test_history_holds_every_version_once_despite_lost_responses_under_contention(
+    seaweed: SeaweedServer, proxy: FaultProxy
+) -> None:
+    """4 processes x 25 appends through a proxy that cuts the connection after the server applied
+    10 of the file's PUTs: each append is applied once, and each becomes exactly one version."""
+    config = {"memory_tool_backend": "s3", "memory_tool_prefix": unique_prefix()}
+    environ = s3_environ(seaweed) | {"AWS_ENDPOINT_URL": proxy.endpoint}
+    MemoryTools.from_config(config, environ=environ).workspace.create("/log.md", "start")
+    proxy.reset()
+    proxy.lose_response("PUT", count=10, path=r"/default/log\.md$")
+    results = run_workers(append_lines, 4, config, environ, 25)
+    assert all(errors == [] for errors in results.values()), results
+    lost = [r for r in proxy.requests() if r["outcome"] == "lost_response"]
+    assert len(lost) == 10
+    proxy.reset()
+    workspace = MemoryTools.from_config(config, environ=s3_environ(seaweed)).workspace
+    assert workspace.read("/log.md").text.count("\n") == 100
+    assert_history_is_every_append(workspace, "/log.md", 101)
+
+
+@pytest.mark.parametrize("backend", ["local", "s3"])
+def test_a_writer_killed_at_any_point_leaves_the_file_and_its_history_consistent(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    config: dict[str, Any] = {"memory_tool_backend": backend, "memory_tool_local_dir": str(tmp_path / "mem")}
+    environ: dict[str, str] = {}
+    if backend == "s3":
+        environ = s3_environ(request.getfixturevalue("seaweed"))
+        config["memory_tool_prefix"] = unique_prefix()
+    tools = MemoryTools.from_config(config, environ=environ)
+    tools.workspace.create("/victim.md", "start")
+    rng = random.Random(4321)
+    command = [
+        sys.executable,
+        "-m",
+        "tests.support.history_writer",
+        json.dumps({**config, "environ": environ}),
+    ]
+    for _ in range(8):
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, cwd=Path(__file__).parent.parent)
+        assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+        time.sleep(rng.uniform(0.05, 0.4))
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        _settle(tools)
+        versions = tools.workspace.history("/victim.md")
+        # The file is a complete version, and that version is the newest in its history.
+        assert versions[0].current
+        assert (
+            tools.workspace.read_version("/victim.md", versions[0].id)
+            == tools.workspace.read("/victim.md").text
+        )
+        assert len({v.id for v in versions}) == len(versions)
+        for version in versions[:20]:
+            tools.workspace.read_version("/victim.md", version.id)  # every listed version is readable
+    assert len(tools.workspace.history("/victim.md")) > 8  # the writers did write
+
+
+def _settle(tools: MemoryTools) -> None:
+    """Wait until the killed writer's last requests are over: a request whose body was sent
+    before the kill can still be applied by the server after the process is gone."""
+    workspace = tools.workspace
+    previous = None
+    for _ in range(50):
+        listing = sorted((e.key, e.version) for e in workspace.store.list("", include_reserved=True))
+        if listing == previous:
+            return
+        previous = listing
+        time.sleep(0.2)
+    raise AssertionError("the store kept changing after its only writer was killed")
