@@ -194,6 +194,7 @@ def contention_table(trials: Sequence[Sequence[Outcome]]) -> str:
                 fmt_ms(o.slowest_conflict) if o.conflicts else "",
                 fmt_ms(o.latency.median),
                 fmt_ms(o.latency.p90),
+                fmt_ms(o.latency.p99),
                 fmt_ms(max(o.latency.samples)),
                 f"{o.lines_found}/{o.appends} {correct}",
             ]
@@ -209,17 +210,24 @@ def contention_table(trials: Sequence[Sequence[Outcome]]) -> str:
         "slowest conflict",
         "append median",
         "append p90",
+        "append p99",
         "append max",
         "lines correct",
     ]
     return markdown_table(headers, rows)
 
 
-PROCESSES = (1, 2, 4, 8)
+LOCAL_PROCESSES = (1, 2, 4, 8, 16)
+S3_PROCESSES = (1, 2, 4, 8)
 
 
 def measure_series(
-    config_for: Callable[[str], dict[str, Any]], environ: Mapping[str, str], *, total: int, trials: int
+    config_for: Callable[[str], dict[str, Any]],
+    environ: Mapping[str, str],
+    *,
+    total: int,
+    trials: int,
+    processes_list: Sequence[int] = LOCAL_PROCESSES,
 ) -> list[list[Outcome]]:
     """``trials`` runs for each process count, ``total`` appends split evenly between the processes.
 
@@ -227,9 +235,9 @@ def measure_series(
     spreads over all counts instead of hitting one. ``config_for(tag)`` gives the
     agent_config of a fresh workspace.
     """
-    results: list[list[Outcome]] = [[] for _ in PROCESSES]
+    results: list[list[Outcome]] = [[] for _ in processes_list]
     for trial in range(trials):
-        for index, processes in enumerate(PROCESSES):
+        for index, processes in enumerate(processes_list):
             config = config_for(f"p{processes}-t{trial}")
             results[index].append(measure_contention(config, environ, processes, total // processes))
             progress(f"  contention: {processes} process(es), trial {trial + 1}/{trials} done")
@@ -310,7 +318,9 @@ def run(
     def s3_config(tag: str) -> dict[str, Any]:
         return {"memory_tool_backend": "s3", "memory_tool_prefix": f"contention/{tag}/"}
 
-    series = measure_series(s3_config, s3_environ(server), total=s3_total, trials=trials)
+    series = measure_series(
+        s3_config, s3_environ(server), total=s3_total, trials=trials, processes_list=S3_PROCESSES
+    )
     writers = 8
     won, lost = raw_conflicts(server, writers=writers, rounds=raw_rounds)
     raw_table = markdown_table(
