@@ -548,7 +548,12 @@ class Workspace:
             raise self._exists(dst)
         except ObjectNotFound:
             pass
-        before = {info.key[len(self._dir_key(src)) :]: info for info in self.store.list(self._dir_key(src))}
+        # What the history's folder markers name (one listing; not needed without history).
+        before = (
+            {info.key[len(self._dir_key(src)) :]: info for info in self.store.list(self._dir_key(src))}
+            if self._versions is not None
+            else {}
+        )
         try:
             count = self._call(
                 src, self.store.move_tree, self._dir_key(src), self._dir_key(dst), progress=progress
@@ -581,12 +586,12 @@ class Workspace:
 
     def _refuse_nested_workspaces(self) -> None:
         """Refuse to clear when another workspace keeps its data inside this one (overlapping layouts)."""
-        for info in self.store.list(self.base, include_reserved=True):
-            if info.key[len(self.base) :].startswith(f"{RESERVED_PREFIX}/"):
-                raise ConfigError(
-                    "Another workspace lives inside this one (its prefix is this workspace's prefix and "
-                    "namespace), so clearing would delete its files too; use prefixes that do not nest."
-                )
+        # Only what is below this workspace's reserved folder is looked at (not every file).
+        for _info in self.store.list(f"{self.base}{RESERVED_PREFIX}/", include_reserved=True):
+            raise ConfigError(
+                "Another workspace lives inside this one (its prefix is this workspace's prefix and "
+                "namespace), so clearing would delete its files too; use prefixes that do not nest."
+            )
 
     # -- history -----------------------------------------------------------------
 

@@ -270,9 +270,11 @@ class LocalStore:
             return ObjectInfo(destination, moved.size, moved.version)
 
     def _write_record(self, record: Record) -> None:
+        # A marker is written after the change it records, as durably as a delete itself is
+        # (not fsynced): a power loss right after may lose the marker, never a file's content.
         key, data = record
         with self._place(key, create=True) as place, contextlib.suppress(FileExistsError):
-            _write_file(place.dir, place.name, data)
+            _write_file(place.dir, place.name, data, sync=False)
 
     def move_tree(self, source: str, destination: str, *, progress: TreeProgress | None = None) -> int:
         src_parts, dst_parts = _split(source), _split(destination)
@@ -802,13 +804,14 @@ def _sweep_if_stale(
     return 1
 
 
-def _write_file(folder: int, name: str, data: bytes) -> None:
+def _write_file(folder: int, name: str, data: bytes, *, sync: bool = True) -> None:
     fd = os.open(name, _WRITE_FLAGS, 0o600, dir_fd=folder)
     try:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
-        os.fsync(fd)
+        if sync:
+            os.fsync(fd)
     except BaseException:
         os.close(fd)
         with contextlib.suppress(OSError):
