@@ -322,14 +322,19 @@ class Workspace:
         folders: dict[tuple[str, ...], int] = {}
         found = False
         foreign = 0
+        start = len(prefix)
         for info in self._listed(vpath, prefix):
             found = True
             if info.foreign:
                 foreign += 1
                 continue
-            rel = tuple(info.key[len(prefix) :].split("/"))
-            if not include_hidden and any(part.startswith(".") for part in rel):
+            rel_key = info.key[start:]
+            if not include_hidden and (rel_key.startswith(".") or "/." in rel_key):
                 continue
+            if depth >= 1 and "/" not in rel_key:  # a file right in the folder: the common case
+                files[(rel_key,)] = info.size
+                continue
+            rel = tuple(rel_key.split("/"))
             if len(rel) <= depth:
                 files[rel] = info.size
             for level in range(1, min(len(rel), depth + 1)):

@@ -594,7 +594,10 @@ class LocalStore:
                     continue
                 key = here + name
                 usable = is_valid_name(name) or (include_reserved and name.startswith(RESERVED_PREFIX))
-                if not usable or len(key.encode("utf-8", "surrogateescape")) > _MAX_WALK_KEY_BYTES:
+                too_long = len(key) * 4 > _MAX_WALK_KEY_BYTES and (
+                    len(key.encode("utf-8", "surrogateescape")) > _MAX_WALK_KEY_BYTES
+                )
+                if not usable or too_long:
                     yield ObjectInfo(key, 0, foreign=True)
                     continue
                 if entry.is_dir(follow_symlinks=False):

@@ -14,6 +14,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from itertools import accumulate
 
+from memspace.edits import line_count as _line_count
 from memspace.tools.arguments import ArgumentError
 from memspace.workspace import DirListing, EditOutcome, TextFile
 
@@ -48,11 +49,6 @@ def human_size(size: int) -> str:
             return f"{size}B" if unit == "B" else f"{value:.1f}{unit}"
         value /= 1024
     raise AssertionError("unreachable")
-
-
-def _line_count(text: str) -> int:
-    """Lines in ``text``, as :func:`memspace.edits.split_lines` counts them, without splitting."""
-    return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
 
 
 def _file_lines(file: TextFile) -> int:
