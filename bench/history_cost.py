@@ -21,8 +21,17 @@ from tests.support.faultproxy import FaultProxy, find_mitmdump
 from tests.support.seaweed import SeaweedServer
 
 from bench import targets
-from bench.common import BASE_TEXT, BenchError, Stats, fmt_ms, fmt_ratio, fmt_us, interleaved, markdown_table
-from bench.common import progress
+from bench.common import (
+    BASE_TEXT,
+    BenchError,
+    Stats,
+    fmt_ms,
+    fmt_ratio,
+    fmt_us,
+    interleaved,
+    markdown_table,
+    progress,
+)
 from bench.s3_ops import s3_environ
 from memspace import MemoryTools
 
@@ -134,7 +143,7 @@ def _latency(
         for variant, (tools, _) in pairs.items():
             calls[variant] = _timed_call(label, tools, variant, counter)
 
-        def setup(variant: str, label: str = label) -> None:
+        def setup(variant: str, label: str = label, counter: dict[str, int] = counter) -> None:
             counter[variant] += 1
             _setup_call(label, pairs[variant][1], counter[variant])
 
@@ -163,7 +172,10 @@ def _timed_call(label: str, tools: MemoryTools, variant: str, counter: dict[str,
                 {"path": f"/lat/new-{n}.md", "file_text": BASE_TEXT},
             )
         elif label == "append":
-            args = ("memory_create_update", {"path": f"/lat/append-{n}.md", "file_text": "x", "mode": "append"})
+            args = (
+                "memory_create_update",
+                {"path": f"/lat/append-{n}.md", "file_text": "x", "mode": "append"},
+            )
         elif label == "str_replace":
             args = (
                 "memory_str_replace",
@@ -234,7 +246,11 @@ def storage_per_version(scratch: Path, server: SeaweedServer | None, appends: in
     """Bytes kept per version after ``appends`` appends of one line to a 4 KiB file, beyond the file."""
     out: dict[str, float] = {}
     root = scratch / "history-bytes"
-    config = {"memory_tool_backend": "local", "memory_tool_local_dir": str(root), "memory_tool_versioning": True}
+    config = {
+        "memory_tool_backend": "local",
+        "memory_tool_local_dir": str(root),
+        "memory_tool_versioning": True,
+    }
     tools = MemoryTools.from_config(config, environ={})
     tools.workspace.create("/a.md", BASE_TEXT)
     for i in range(appends):
@@ -248,7 +264,9 @@ def storage_per_version(scratch: Path, server: SeaweedServer | None, appends: in
         for i in range(appends):
             tools.workspace.append("/a.md", f"line {i}")
         live = len(tools.workspace.read("/a.md").text.encode())
-        stored = sum(info.size for info in tools.workspace.store.list("history-bytes/", include_reserved=True))
+        stored = sum(
+            info.size for info in tools.workspace.store.list("history-bytes/", include_reserved=True)
+        )
         out["s3"] = (stored - live) / (appends + 1)
         tools.close()
     return out
@@ -283,7 +301,9 @@ def run(scratch: Path, server: SeaweedServer | None, *, rounds: int, warmup: int
     progress("  storage per version")
     per_version = storage_per_version(scratch, server)
     for where, size in per_version.items():
-        targets.record(f"history: bytes kept per version of a 4 KiB file, {where}", f"{size:,.0f} B", "reported", None)
+        targets.record(
+            f"history: bytes kept per version of a 4 KiB file, {where}", f"{size:,.0f} B", "reported", None
+        )
     s3_counts: dict[bool, dict[str, str]] | None = None
     s3_lat: dict[str, dict[str, Stats]] | None = None
     if server is None:
@@ -315,7 +335,9 @@ def run(scratch: Path, server: SeaweedServer | None, *, rounds: int, warmup: int
         ]
     if s3_lat is not None:
         worst = max(s["on"].median / s["off"].median for s in s3_lat.values())
-        targets.record("history on/off, S3 at 20 ms RTT (worst call)", fmt_ratio(worst), "<= 1.15x", worst <= 1.15)
+        targets.record(
+            "history on/off, S3 at 20 ms RTT (worst call)", fmt_ratio(worst), "<= 1.15x", worst <= 1.15
+        )
         n = max(3, rounds // 4)
         parts += [
             f"### S3 latency at {RTT * 1000:.0f} ms RTT, versioning off and on",

@@ -381,7 +381,9 @@ def _row(
 def run(scratch: Path, *, rounds: int, warmup: int, files: int = 10_000, huge: int = 75 * 1024 * KIB) -> str:
     rows: list[list[str]] = []
     progress("  delete")
-    rows.append(_row("delete 4 KiB", measure_delete(scratch, rounds=rounds, warmup=warmup), fmt_us, 3, "unlink"))
+    rows.append(
+        _row("delete 4 KiB", measure_delete(scratch, rounds=rounds, warmup=warmup), fmt_us, 3, "unlink")
+    )
     for size in (4 * KIB, 512 * KIB):
         progress(f"  rename {size // KIB} KiB")
         stats = measure_rename(scratch, size, rounds=rounds, warmup=warmup)
@@ -436,7 +438,15 @@ def run(scratch: Path, *, rounds: int, warmup: int, files: int = 10_000, huge: i
             "sorted; clear_all = `shutil.rmtree`. Files are reset untimed before each edit sample.",
             "",
             markdown_table(
-                ["operation", "floor median", "tools.call median", "tools.call p90", "ratio", "target", "met"],
+                [
+                    "operation",
+                    "floor median",
+                    "tools.call median",
+                    "tools.call p90",
+                    "ratio",
+                    "target",
+                    "met",
+                ],
                 rows,
             ),
             "",

@@ -30,7 +30,6 @@ edit twice, even if other writers have built on top of it since.
 from __future__ import annotations
 
 import builtins
-import difflib
 import logging
 import random
 import threading
@@ -654,6 +653,8 @@ class Workspace:
                 )
             old = older[0].id
         before, after = self.read_version(path, old), self.read_version(path, new)
+        import difflib  # only diffs need it: not loaded by `import memspace`
+
         lines = difflib.unified_diff(
             before.splitlines(keepends=True),
             after.splitlines(keepends=True),

@@ -44,7 +44,6 @@ import os
 import stat
 import threading
 import time
-import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -203,7 +202,7 @@ class LocalStore:
     def _put_in(self, place: _Place, key: str, data: bytes, mode: PutMode, record: str | None) -> str | None:
         # Refuse before paying for a temp file and an fsync when the outcome is already known.
         self._check(place, key, mode)
-        temp = f"{TEMP_PREFIX}{uuid.uuid4().hex}"
+        temp = f"{TEMP_PREFIX}{os.urandom(16).hex()}"
         linked: str | None = None
         committed = False
         try:
@@ -322,7 +321,7 @@ class LocalStore:
     def _delete_tree(
         self, parts: builtins.list[str], progress: TreeProgress | None
     ) -> builtins.list[ObjectInfo]:
-        trash = uuid.uuid4().hex
+        trash = os.urandom(16).hex()
         with (
             self._place("/".join(parts), create=False) as place,
             self._subtree(place) as (folders, files),

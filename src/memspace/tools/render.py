@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from itertools import accumulate
+from typing import ClassVar
 
 from memspace.edits import line_count as _line_count
 from memspace.tools.arguments import ArgumentError
@@ -33,7 +34,7 @@ _COUNT_CACHE_SIZE = 256
 
 class _Counts:
     # Replaced whole when full (never trimmed while another thread may read it).
-    table: dict[tuple[str, str, int, bool], int] = {}
+    table: ClassVar[dict[tuple[str, str, int, bool], int]] = {}
 
 
 class _Prefixes:
@@ -107,7 +108,9 @@ def number_lines(text: str, first: int, last: int, max_chars: int) -> tuple[str,
     if len(pieces) > wanted:
         lines = pieces[:wanted]
     elif end == len(text):
-        lines = pieces if pieces[-1] else pieces[:-1]  # the text's last line, or the "" after its final newline
+        lines = (
+            pieces if pieces[-1] else pieces[:-1]
+        )  # the text's last line, or the "" after its final newline
     else:
         lines = pieces[:-1]  # the last piece is cut short by ``end``: it cannot fit
     if not lines:
@@ -125,7 +128,9 @@ def number_lines(text: str, first: int, last: int, max_chars: int) -> tuple[str,
         fits = max(1, bisect_right(totals, max_chars))
     body = "\n".join(numbered[:fits])
     if fits == 1 and len(body) > max_chars:
-        body = body[:max_chars] + f" [... line {first} is {len(lines[0]):,} characters; the rest is not shown]"
+        body = (
+            body[:max_chars] + f" [... line {first} is {len(lines[0]):,} characters; the rest is not shown]"
+        )
     return body, first + fits - 1
 
 
