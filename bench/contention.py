@@ -25,6 +25,7 @@ from typing import Any
 
 from tests.support.seaweed import SeaweedServer
 
+from bench import targets
 from bench.common import BenchError, Stats, fmt_ms, fmt_ratio, markdown_table, progress
 from bench.counting import CountingStore
 from bench.s3_ops import raw_store, s3_environ
@@ -286,6 +287,34 @@ def raw_conflicts(server: SeaweedServer, *, writers: int, rounds: int) -> tuple[
     return Stats(tuple(won)), Stats(tuple(lost))
 
 
+def _median_trial(runs: Sequence[Outcome]) -> Outcome:
+    ordered = sorted(runs, key=lambda o: o.throughput)
+    return ordered[len(ordered) // 2]
+
+
+def _record_targets(series: Sequence[Sequence[Outcome]]) -> None:
+    """The local targets: at the most writers, throughput >= 0.9x one writer's, p99 append < 50 ms."""
+    one, most = _median_trial(series[0]), _median_trial(series[-1])
+    ratio = most.throughput / one.throughput
+    correct = all(o.lines_correct and not o.errors for runs in series for o in runs)
+    targets.record(
+        f"local contention {most.processes} writers: throughput vs 1",
+        fmt_ratio(ratio),
+        ">= 0.9x",
+        ratio >= 0.9,
+        before=targets.BEFORE["local contention 8 writers"] + " (8 writers)",
+    )
+    targets.record(
+        f"local contention {most.processes} writers: append p99",
+        fmt_ms(most.latency.p99),
+        "< 50 ms",
+        most.latency.p99 < 0.050,
+    )
+    targets.record(
+        "local contention: every line exactly once, in order", "yes" if correct else "NO", "yes", correct
+    )
+
+
 def run(
     scratch: Path,
     server: SeaweedServer | None,
@@ -311,7 +340,9 @@ def run(
     def local_config(tag: str) -> dict[str, Any]:
         return {"memory_tool_backend": "local", "memory_tool_local_dir": str(scratch / "contention" / tag)}
 
-    parts.append(contention_table(measure_series(local_config, {}, total=local_total, trials=trials)))
+    local = measure_series(local_config, {}, total=local_total, trials=trials)
+    parts.append(contention_table(local))
+    _record_targets(local)
     if server is None:
         return "\n".join(parts)
 

@@ -474,28 +474,30 @@ class LocalStore:
     @contextlib.contextmanager
     def _place(self, key: str, *, create: bool) -> Iterator[_Place]:
         *dirs, name = _split(key)
-        with self._root(create=create) as root:
-            fd = os.dup(root)
-            try:
-                for part in dirs:
-                    next_fd = self._open_child(fd, part, create=create, key=key)
-                    os.close(fd)
-                    fd = next_fd
-                yield _Place(root, fd, name, tuple(dirs))
-            finally:
-                os.close(fd)
+        with self._root(create=create) as root, self._walked(root, dirs, create=create, key=key) as fd:
+            yield _Place(root, fd, name, tuple(dirs))
 
     @contextlib.contextmanager
     def _folder(self, parts: Sequence[str], *, create: bool) -> Iterator[int]:
-        with self._root(create=create) as root:
-            fd = os.dup(root)
-            try:
-                for part in parts:
-                    next_fd = self._open_child(fd, part, create=create, key="/".join(parts))
+        with (
+            self._root(create=create) as root,
+            self._walked(root, parts, create=create, key="/".join(parts)) as fd,
+        ):
+            yield fd
+
+    @contextlib.contextmanager
+    def _walked(self, root: int, parts: Sequence[str], *, create: bool, key: str) -> Iterator[int]:
+        """The folder ``parts`` below the open ``root``, walked one name at a time (no dup of the root)."""
+        fd = root
+        try:
+            for part in parts:
+                next_fd = self._open_child(fd, part, create=create, key=key)
+                if fd != root:
                     os.close(fd)
-                    fd = next_fd
-                yield fd
-            finally:
+                fd = next_fd
+            yield fd
+        finally:
+            if fd != root:
                 os.close(fd)
 
     @contextlib.contextmanager
