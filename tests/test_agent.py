@@ -695,3 +695,28 @@ def test_run_sync_runs_twice_and_refuses_a_running_loop(server: ModelServer, age
         asyncio.run(inside_a_loop())
     agent.close()
     server.reset()
+
+
+def test_the_agents_writes_are_recorded_under_its_name_unless_an_actor_is_set(
+    server: ModelServer, agent_backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.script(
+        tool_call("memory_create_update", {"path": "/a.md", "file_text": "one"}),
+        text("done"),
+        tool_call("memory_create_update", {"path": "/a.md", "file_text": "two", "mode": "append"}),
+        text("done"),
+        tool_call("memory_create_update", {"path": "/a.md", "file_text": "three", "mode": "append"}),
+        text("done"),
+    )
+    assert run(make_agent(server, agent_backend)).completed
+    reviewer = memspace.Agent(
+        name="research_agent",
+        model_config=openai_config(server),
+        agent_config=agent_backend.agent_config() | {"memory_tool_actor": "reviewer"},
+    )
+    assert run(reviewer).completed
+    monkeypatch.setenv("MEMORY_TOOL_ACTOR", "from-env")
+    assert run(make_agent(server, agent_backend)).completed
+    with MemoryTools.from_config(agent_backend.agent_config()) as tools:
+        actors = [(v.operation, v.actor) for v in tools.workspace.history("/a.md")]
+    assert actors == [("append", "from-env"), ("append", "reviewer"), ("create", "research_agent")]

@@ -8,9 +8,12 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
+from .support.snippets import snippet
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -134,11 +137,18 @@ def test_a_deleted_file_is_listed_and_restored(run: Run, tmp_path: Path) -> None
 def test_restore_at_a_time_brings_back_a_cleared_workspace(run: Run, tmp_path: Path) -> None:
     for name in ("a", "b", "c"):
         run("write", f"/f/{name}.md", stdin=name)
+    before_the_clear = datetime.now(UTC).isoformat()
     run("clear", "--yes")
     assert not list((tmp_path / "mem" / "default").rglob("*.md"))
-    out = run("restore", "/", "--at", "1s").stdout  # an age: as it was a second ago, before the clear
+    out = run("restore", "/", "--at", before_the_clear).stdout
     assert out.startswith("Restored 3 files;"), out
     assert sorted(p.read_text() for p in (tmp_path / "mem" / "default").rglob("*.md")) == ["a", "b", "c"]
+
+
+def test_restore_at_an_age_before_anything_existed_changes_nothing(run: Run, tmp_path: Path) -> None:
+    run("write", "/a.md", stdin="now")
+    assert run("restore", "/", "--at", "2h").stdout.startswith("Restored 0 files; 0 already")
+    assert (tmp_path / "mem" / "default" / "a.md").read_text() == "now"  # a restore never deletes
 
 
 def test_gc_applies_retention(env: dict[str, str], run: Run) -> None:
@@ -170,3 +180,31 @@ def test_bad_arguments_are_one_error_line_and_change_nothing(
     assert message in run(*args, ok=False).stderr
     assert (tmp_path / "mem" / "default" / "plan.md").read_text() == "keep\n"
     assert run("history", "/plan.md").stdout == before
+
+
+def test_the_readme_history_snippets_run_as_written(env: dict[str, str], tmp_path: Path) -> None:
+    """The README's Python history block, as a script, and its shell block, line by line in bash."""
+    script = tmp_path / "history_snippet.py"
+    script.write_text(snippet("history"))
+    python = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+    assert python.returncode == 0, python.stderr
+    assert python.stdout.splitlines()[0] == "[('str_replace', 'planner', 7), ('create', 'planner', 16)]"
+    assert "-- review" in python.stdout and python.stdout.splitlines()[-1] == "['/plan.md']"
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "memspace").write_text(f'#!/bin/sh\nexec {sys.executable} -m memspace "$@"\n')
+    (bin_dir / "memspace").chmod(0o755)
+    shell = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", snippet("history-cli")],
+        capture_output=True,
+        text=True,
+        env=env | {"PATH": f"{bin_dir}:{env['PATH']}"},
+        timeout=120,
+        check=False,
+    )
+    assert shell.returncode == 0, shell.stderr
+    assert "+oops" in shell.stdout and "Restored /plan.md" in shell.stdout
+    assert (tmp_path / "mem" / "default" / "plan.md").read_text() == "- ship\n"

@@ -94,6 +94,25 @@ def test_clear_all_is_undone_by_restoring_the_workspace_as_it_was(tools: MemoryT
     assert {str(e.path): ws(tools).read(str(e.path)).text for e in ws(tools).walk("/")} == files
 
 
+def test_restoring_a_moment_knows_a_file_recreated_after_its_deletion(tools: MemoryTools) -> None:
+    """A file deleted and restored (a new chain of versions) is part of the workspace as it was
+    afterwards; so is a version later replaced, at a moment when it was current."""
+    ws(tools).create("/plan.md", "first\n")
+    ws(tools).delete("/plan.md")
+    ws(tools).restore("/plan.md")
+    ws(tools).append("/plan.md", "second")
+    middle = datetime.now(UTC)
+    time.sleep(0.01)
+    ws(tools).overwrite("/plan.md", "third")
+    before = datetime.now(UTC)
+    time.sleep(0.01)
+    ws(tools).clear()
+    ws(tools).restore_tree("/", at=before)
+    assert ws(tools).read("/plan.md").text == "third"
+    ws(tools).restore_tree("/", at=middle)
+    assert ws(tools).read("/plan.md").text == "first\nsecond"
+
+
 def test_a_renamed_file_keeps_its_history_and_its_old_name_can_be_brought_back(tools: MemoryTools) -> None:
     ws(tools).create("/draft.md", "v1\n")
     ws(tools).append("/draft.md", "v2")
@@ -145,6 +164,30 @@ def test_every_version_records_its_operation_actor_session_time_and_size(make_to
     assert [v.size for v in history] == [len(b"a\nB"), len(b"a\nb"), len(b"a\n")]
     assert all(start <= v.time <= datetime.now(UTC) for v in history)
     assert history[0].current and not any(v.current for v in history[1:])
+
+
+def test_sync_and_the_anthropic_memory_tool_are_recorded_like_every_writer(make_tools: MakeTools) -> None:
+    from memspace.integrations.anthropic import MemspaceMemoryTool
+
+    tools = make_tools(memory_tool_actor="claude")
+    memory = MemspaceMemoryTool(tools)
+    memory.call({"command": "create", "path": "/memories/a.md", "file_text": "one\n"})
+    memory.call({"command": "str_replace", "path": "/memories/a.md", "old_str": "one", "new_str": "two"})
+    memory.call({"command": "insert", "path": "/memories/a.md", "insert_line": 0, "insert_text": "zero"})
+    memory.call({"command": "rename", "old_path": "/memories/a.md", "new_path": "/memories/b.md"})
+    memory.call({"command": "delete", "path": "/memories/b.md"})
+    history = ws(tools).history("/b.md")
+    assert [(v.operation, v.actor, v.deleted) for v in history] == [
+        ("delete", "claude", True),
+        ("rename", "claude", False),
+        ("insert", "claude", False),
+        ("str_replace", "claude", False),
+        ("create", "claude", False),
+    ]
+    source = Workspace(MemoryStore())
+    source.create("/c.md", "synced")
+    sync(source, ws(tools))
+    assert [(v.operation, v.actor) for v in ws(tools).history("/c.md")] == [("sync", "claude")]
 
 
 def test_diff_shows_the_last_change_by_default(tools: MemoryTools) -> None:

@@ -45,23 +45,29 @@ def test_history_holds_every_version_once_despite_lost_responses_under_contentio
     assert_history_is_every_append(workspace, "/log.md", 101)
 
 
+@pytest.mark.parametrize("mode", ["edits", "moves"])
 @pytest.mark.parametrize("backend", ["local", "s3"])
 def test_a_writer_killed_at_any_point_leaves_the_file_and_its_history_consistent(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+    backend: str, mode: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
+    """SIGKILL a process that edits and restores (``edits``) or also renames, deletes and restores
+    (``moves``) one file, 8 times at random points: every file is a complete version that its
+    history lists as current, every listed version reads, and a deleted victim comes back."""
     config: dict[str, Any] = {"memory_tool_backend": backend, "memory_tool_local_dir": str(tmp_path / "mem")}
     environ: dict[str, str] = {}
     if backend == "s3":
         environ = s3_environ(request.getfixturevalue("seaweed"))
         config["memory_tool_prefix"] = unique_prefix()
     tools = MemoryTools.from_config(config, environ=environ)
-    tools.workspace.create("/victim.md", "start")
+    workspace = tools.workspace
+    workspace.create("/victim.md", "start")
     rng = random.Random(4321)
     command = [
         sys.executable,
         "-m",
         "tests.support.history_writer",
         json.dumps({**config, "environ": environ}),
+        mode,
     ]
     for _ in range(8):
         proc = subprocess.Popen(command, stdout=subprocess.PIPE, cwd=Path(__file__).parent.parent)
@@ -70,17 +76,33 @@ def test_a_writer_killed_at_any_point_leaves_the_file_and_its_history_consistent
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         _settle(tools)
-        versions = tools.workspace.history("/victim.md")
-        # The file is a complete version, and that version is the newest in its history.
-        assert versions[0].current
-        assert (
-            tools.workspace.read_version("/victim.md", versions[0].id)
-            == tools.workspace.read("/victim.md").text
-        )
-        assert len({v.id for v in versions}) == len(versions)
-        for version in versions[:20]:
-            tools.workspace.read_version("/victim.md", version.id)  # every listed version is readable
-    assert len(tools.workspace.history("/victim.md")) > 8  # the writers did write
+        files = [str(entry.path) for entry in workspace.walk("/")]
+        for path in files:
+            versions = workspace.history(path)
+            # The file is a complete version, and that version is the newest in its history.
+            assert versions[0].current, (path, versions[:3])
+            assert workspace.read_version(path, versions[0].id) == workspace.read(path).text
+            assert len({v.id for v in versions}) == len(versions)
+            for version in versions[:20]:
+                if not version.deleted:
+                    workspace.read_version(path, version.id)  # every listed version is readable
+        if "/victim.md" not in files:
+            # Killed between a delete and its restore, or a rename and its way back. On an object
+            # store the killed rename's stub holds the name for STUB_TTL_SECONDS (its writer might
+            # still delete it); the writer is dead, so clear it now instead of waiting.
+            if backend == "s3":
+                workspace.store.sweep(workspace.base, older_than=0.0)
+            moved = [path for path in files if path.startswith("/moved-")]
+            if moved:
+                workspace.rename(moved[0], "/victim.md")
+            else:
+                assert "/victim.md" in {str(d.path) for d in workspace.deleted()}
+                workspace.restore("/victim.md")
+            assert workspace.read("/victim.md").text.startswith("start")
+        for path in files:
+            if path.startswith("/moved-") and workspace.exists(path):
+                workspace.delete(path)  # a copy a killed rename left beside the original
+    assert len(workspace.history("/victim.md")) > 8  # the writers did write
 
 
 def _settle(tools: MemoryTools) -> None:

@@ -91,3 +91,21 @@ def test_the_readme_snippet_runs_as_a_script(
         "The workspace root / is empty.",
         f"Created /notes/today.md (3 lines, {len(PRIORITIES)} bytes).",
     ]
+
+
+def test_the_deepagents_readme_snippet_runs_as_a_script(server: ModelServer, tmp_path: Path) -> None:
+    server.script(
+        tool_call("ls", {"path": "/"}),
+        tool_call("write_file", {"file_path": "/notes/today.md", "content": PRIORITIES}),
+        text("Saved your three priorities to /notes/today.md."),
+    )
+
+    completed = run_snippet("deepagents", server, tmp_path)
+
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout == "Saved your three priorities to /notes/today.md.\n"
+    assert (tmp_path / "memories" / "default" / "notes" / "today.md").read_text() == PRIORITIES
+    assert [seen.content for seen in server.requests[-1].tool_results()] == [
+        "No files found",
+        "Updated file /notes/today.md",
+    ]

@@ -190,7 +190,7 @@ class Agent:
         self._system_instruction = system_instruction
         self._max_steps = _max_steps(config)
         model, settings, self._secret = _build_model(model_config)
-        self._memory_tools = _memory_tools(config)  # last: it opens the store
+        self._memory_tools = _memory_tools(config, actor=name)  # last: it opens the store
 
         all_toolsets: list[AbstractToolset[None]] = []
         if self._memory_tools is not None:
@@ -344,7 +344,9 @@ def _max_steps(config: Mapping[str, object]) -> int:
     return value
 
 
-def _memory_tools(config: Mapping[str, object]) -> MemoryTools | None:
+def _memory_tools(config: Mapping[str, object], *, actor: str) -> MemoryTools | None:
+    """The agent's memory tools, if a backend is set; what it writes is recorded as ``actor``'s
+    unless ``memory_tool_actor`` (or ``MEMORY_TOOL_ACTOR``) says otherwise."""
     # "Set" as the core reads it: the agent_config key, else the environment variable.
     if config.get("memory_tool_backend") in (None, "") and not os.environ.get("MEMORY_TOOL_BACKEND"):
         stray = sorted(key for key in config if key.startswith(_MEMORY_PREFIX))
@@ -354,9 +356,13 @@ def _memory_tools(config: Mapping[str, object]) -> MemoryTools | None:
                 "set memory_tool_backend ('local', 's3', 'r2') to give the agent its memory tools."
             )
         return None
+    from memspace.history import MAX_ACTOR_BYTES
     from memspace.tools import MemoryTools
 
-    return MemoryTools.from_config(dict(config))
+    settings = dict(config)
+    if settings.get("memory_tool_actor") in (None, "") and not os.environ.get("MEMORY_TOOL_ACTOR"):
+        settings["memory_tool_actor"] = actor.encode()[:MAX_ACTOR_BYTES].decode(errors="ignore")
+    return MemoryTools.from_config(settings)
 
 
 def _build_model(

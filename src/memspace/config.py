@@ -38,6 +38,7 @@ from pathlib import Path
 
 from memspace.content_cache import DEFAULT_MAX_BYTES
 from memspace.errors import ConfigError
+from memspace.history import MAX_ACTOR_BYTES, MAX_SESSION_BYTES
 from memspace.limits import Limits
 from memspace.paths import parse_namespace, parse_prefix
 
@@ -64,8 +65,6 @@ _KNOWN_KEYS = {
     "memory_tool_cache_max_bytes",
     *_LIMIT_KEYS,
 }
-_ACTOR_MAX_BYTES = 64
-_SESSION_MAX_BYTES = 32
 
 
 @dataclass(frozen=True)
@@ -137,8 +136,8 @@ class Settings:
             history_versions=_int(
                 "memory_tool_history_versions", value("memory_tool_history_versions") or 100
             ),
-            actor=_label("memory_tool_actor", value("memory_tool_actor"), _ACTOR_MAX_BYTES) or "",
-            session=_label("memory_tool_session", value("memory_tool_session"), _SESSION_MAX_BYTES),
+            actor=_label("memory_tool_actor", value("memory_tool_actor"), MAX_ACTOR_BYTES) or "",
+            session=_label("memory_tool_session", value("memory_tool_session"), MAX_SESSION_BYTES),
             history_tool=history_tool,
             limits=limits,
             search=_bool("memory_tool_search", value("memory_tool_search"), default=True),

@@ -32,11 +32,13 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Edited:
-    """New text, and the 1-based lines of it that the edit touched (for a snippet)."""
+    """New text, the 1-based lines of it that the edit touched (for a snippet), and how many
+    occurrences a replacement replaced (0 for other edits)."""
 
     text: str
     first_line: int
     last_line: int
+    replaced: int = 0
 
 
 def split_lines(text: str) -> list[str]:
@@ -103,7 +105,7 @@ def str_replace(text: str, old: str, new: str, *, replace_all: bool = False, pat
     # The last touched line: where the final replacement ends in the new text.
     shift = (new.count("\n") - old.count("\n")) * (len(found) - 1)
     last = found[-1] + shift + new.count("\n")
-    return Edited(replaced, first, max(first, last))
+    return Edited(replaced, first, max(first, last), len(found) if replace_all else 1)
 
 
 def insert(text: str, after_line: int, addition: str, *, path: str = "") -> Edited:

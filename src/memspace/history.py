@@ -341,15 +341,21 @@ class History:
             )
         return result
 
-    def state_at(self, under: VirtualPath, at: datetime) -> dict[VirtualPath, Version]:
-        """The version each file below ``under`` had at ``at`` (files absent then are left out)."""
+    def state_at(
+        self, under: VirtualPath, at: datetime, live: dict[VirtualPath, ObjectInfo]
+    ) -> dict[VirtualPath, Version]:
+        """The version each file below ``under`` had at ``at`` (files absent then are left out).
+
+        ``live`` maps the files that exist now to their info. Which versions became current is
+        decided from everything known since (a version is current until a later one names it as
+        its parent, a deletion names it, or the file as it is now is it); only then is the
+        timeline cut at ``at``.
+        """
         all_paths = self.paths(under)
         events = self._events_from(all_paths, ancestors_of=under)
         state: dict[VirtualPath, Version] = {}
         for path, entries in all_paths.items():
-            timeline, _, _ = self._timeline(
-                path, [e for e in entries if e.time <= at], _covering(events, path, at), None
-            )
+            timeline, _, _ = self._timeline(path, entries, _covering(events, path), live.get(path), until=at)
             if timeline and not timeline[0].deleted and timeline[0].renamed_to is None:
                 state[path] = timeline[0]
         return state
@@ -376,7 +382,7 @@ class History:
         horizon: datetime,
     ) -> Iterator[Entry]:
         keep_id = self.current_id(path, current, entries) if current else None
-        chained = self._chains(entries, keep_id)
+        chained = self._chains(entries, keep_id, absent=current is None)
         contents = [e for e in entries if e.kind in ("v", "r") and e.id in chained]
         recent = {
             e.id for e in sorted(contents, key=lambda e: e.time, reverse=True)[: self.retention.versions]
@@ -441,6 +447,9 @@ class History:
         entries: Sequence[Entry],
         head: str | None,
         event_versions: Iterable[str | None] = (),
+        *,
+        absent: bool = False,
+        gone: Iterable[datetime] = (),
     ) -> dict[str, int]:
         """The content entries that became current, each with its depth in its chain.
 
@@ -463,6 +472,13 @@ class History:
             # Nothing known to have been current at this path (a file renamed or copied in keeps
             # its source's ids): its newest content is.
             starts.append(contents[-1].id)
+        elif absent and contents:
+            # The file is gone, but its newest content is newer than every record of it going
+            # (deletion and rename markers, folder events): it was removed by a process that died
+            # before recording that, so that content was current until then.
+            last_gone = max([e.time for e in entries if e.kind == "t"] + list(gone), default=None)
+            if last_gone is None or contents[-1].time > last_gone:
+                starts.append(contents[-1].id)
         depths: dict[str, int] = {}
         for start in starts:
             chain: list[str] = []
@@ -510,16 +526,22 @@ class History:
         entries: Sequence[Entry],
         events: Iterable[tuple[Entry, dict[str, object]]],
         current: ObjectInfo | None,
+        until: datetime | None = None,
     ) -> tuple[list[Version], VirtualPath | None, datetime | None]:
         """Versions of ``path`` (newest first) from its entries and the folder events covering it, and
-        where its history continues (the path it was renamed from, and when)."""
+        where its history continues (the path it was renamed from, and when).
+
+        With ``until``, only what happened up to then is listed, the chains still being decided
+        from everything (so a version that was current then is known as such)."""
         events = list(events)
         head = self.current_id(path, current, entries) if current is not None else None
         rel_versions = [
             str(body.get("files", {}).get(path.relative_key(event.path)))  # type: ignore[attr-defined]
             for event, body in events
         ]
-        depths = self._chains(entries, head, rel_versions)
+        depths = self._chains(
+            entries, head, rel_versions, absent=current is None, gone=[event.time for event, _ in events]
+        )
         ordered: list[tuple[tuple[datetime, float], Version]] = []
         origin: VirtualPath | None = None
         origin_time: datetime | None = None
@@ -551,15 +573,26 @@ class History:
                 ordered.append(((event.time, float("inf")), _marker(event, path, moved)))
             else:
                 ordered.append(((event.time, float("inf")), _marker(event, path, None)))
+        if until is not None:
+            ordered = [item for item in ordered if item[0][0] <= until]
+            origin = origin if origin_time is not None and origin_time <= until else None
         ordered.sort(key=lambda item: item[0], reverse=True)
         versions = [version for _, version in ordered]
+        if until is not None:
+            return versions, origin, origin_time if origin is not None else None
         if current is not None and (head is None or head not in depths):
             # A file renamed in and not written since is the version the rename brought.
             newest = next((v for v in versions if not v.deleted), None)
             if newest is not None and newest.operation == "rename":
                 versions[versions.index(newest)] = replace(newest, current=True)
                 return versions, origin, origin_time
-        if current is not None and (head is None or head not in depths):
+        came_back = current is not None and bool(versions) and versions[0].deleted
+        if came_back:
+            # The file exists, yet its newest record says it went away: it came back by a rename
+            # or a write whose process died before recording it. The file as it is now is its
+            # newest version (the version it repeats, if any, is no longer "current" in the past).
+            versions = [replace(v, current=False) if v.current else v for v in versions]
+        if current is not None and (came_back or head is None or head not in depths):
             # The file exists but its version was not recorded (written before versioning was on,
             # or its writer died between its two requests): it is still its newest version.
             versions.insert(

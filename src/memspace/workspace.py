@@ -30,6 +30,7 @@ edit twice, even if other writers have built on top of it since.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import logging
 import random
 import threading
@@ -170,13 +171,15 @@ class Moved:
 
 @dataclass(frozen=True)
 class EditOutcome:
-    """The file after an edit and the lines the edit touched."""
+    """The file after an edit, the lines the edit touched, and how many occurrences a
+    ``str_replace`` replaced (0 for other edits)."""
 
     path: VirtualPath
     text: str
     first_line: int
     last_line: int
     created: bool = False
+    replaced: int = 0
 
 
 @dataclass(frozen=True)
@@ -704,7 +707,15 @@ class Workspace:
         exist at ``at`` are left alone (a restore never deletes)."""
         vpath = self._writable(path)
         moment = utc(at)
-        state = self._history().state_at(vpath, moment)
+        live = {
+            self._path_of(info.key): info
+            for info in self.store.list(self._dir_key(vpath))
+            if not info.foreign
+        }
+        if not vpath.is_root:
+            with contextlib.suppress(ObjectNotFound, NotAFile):
+                live[vpath] = self.store.head(self._key(vpath))
+        state = self._history().state_at(vpath, moment, live)
         restored: builtins.list[VirtualPath] = []
         unchanged: builtins.list[VirtualPath] = []
         for file_path, version in sorted(state.items()):
@@ -781,7 +792,9 @@ class Workspace:
                 outcomes[write_id] = EditOutcome(vpath, create_missing, 1, lines, created=True)
                 return self._encode(vpath, create_missing)
             edited = transform(self._text(vpath, blob).text if decode else "")
-            outcomes[write_id] = EditOutcome(vpath, edited.text, edited.first_line, edited.last_line)
+            outcomes[write_id] = EditOutcome(
+                vpath, edited.text, edited.first_line, edited.last_line, replaced=edited.replaced
+            )
             return self._encode(vpath, edited.text)
 
         write_id = self._loop(vpath, step, operation)
