@@ -258,7 +258,7 @@ class LocalStore:
                         self._free(dst, destination)
                         os.rename(src.name, dst.name, src_dir_fd=src.dir, dst_dir_fd=dst.dir)
                         os.fsync(dst.dir)
-                        if dst.dir != src.dir:
+                        if dst.dir_parts != src.dir_parts:  # two descriptors of one folder: one fsync
                             os.fsync(src.dir)
                 except BaseException:
                     self._prune(_split(destination)[:-1])
@@ -300,7 +300,7 @@ class LocalStore:
                 self._free(dst, dst.name)
                 os.rename(src.name, dst.name, src_dir_fd=src.dir, dst_dir_fd=dst.dir)
                 os.fsync(dst.dir)
-                if dst.dir != src.dir:
+                if dst.dir_parts != src.dir_parts:
                     os.fsync(src.dir)
             if progress is not None:
                 progress(len(files), len(files))
