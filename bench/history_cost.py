@@ -126,7 +126,15 @@ def count_requests(server: SeaweedServer, proxy: FaultProxy) -> dict[bool, dict[
 # -- latency, on and off ------------------------------------------------------------
 
 
-_LATENCY_CALLS = ("create", "append", "str_replace", "view file", "rename file", "delete file")
+_LATENCY_CALLS = (
+    "create",
+    "append",
+    "append, one file",
+    "str_replace",
+    "view file",
+    "rename file",
+    "delete file",
+)
 
 
 def _latency(
@@ -155,7 +163,7 @@ def _latency(
 
 def _setup_call(label: str, tools: MemoryTools, n: int) -> None:
     ws = tools.workspace
-    if label == "create":
+    if label in ("create", "append, one file"):
         return
     if label in ("append", "str_replace", "view file", "delete file"):
         ws.write_bytes(f"/lat/{label}-{n}.md", BASE_TEXT.encode())
@@ -170,6 +178,11 @@ def _timed_call(label: str, tools: MemoryTools, variant: str, counter: dict[str,
             args: tuple[str, dict[str, Any]] = (
                 "memory_create_update",
                 {"path": f"/lat/new-{n}.md", "file_text": BASE_TEXT},
+            )
+        elif label == "append, one file":  # the same file every time: its history grows
+            args = (
+                "memory_create_update",
+                {"path": "/lat/one.md", "file_text": f"line {n}", "mode": "append"},
             )
         elif label == "append":
             args = (
@@ -351,7 +364,9 @@ def run(scratch: Path, server: SeaweedServer | None, *, rounds: int, warmup: int
     parts += [
         "### Local latency, versioning off and on",
         "",
-        f"{rounds} samples per call after {warmup} warm-up rounds, interleaved; each sample on its own file.",
+        f"{rounds} samples per call after {warmup} warm-up rounds, interleaved; each sample on its own file, "
+        "except *append, one file*: every sample appends to the same file, whose history grows by one "
+        "version a sample.",
         "",
         markdown_table(["tool call", "off median", "on median", "on/off"], _latency_rows(local, fmt_us)),
         "",
