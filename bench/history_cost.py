@@ -372,6 +372,7 @@ def run(scratch: Path, server: SeaweedServer | None, *, rounds: int, warmup: int
         "",
         "Bytes kept per version (after 20 appends of a line to a 4 KiB file, beyond the live file): "
         + ", ".join(f"{where} {size:,.0f} B" for where, size in per_version.items())
-        + ". Locally a version is a hard link to the file it replaced (its bytes are stored once).",
+        + ". A version keeps the whole content it had (about the file's size); locally it is the "
+        "replaced file itself, kept by a hard link, so recording it copies nothing.",
     ]
     return "\n".join(parts)
