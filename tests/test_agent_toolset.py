@@ -26,6 +26,7 @@ from memspace.integrations.pydantic_ai import MemoryToolset, memory_toolset
 from memspace.tools import MemoryTools
 
 from .conftest import READ_ONLY_TOOLS
+from .support.tool_cases import ERROR_CASE, FINAL_FILES, TOOL_CASES, check_result
 
 Step = Sequence[tuple[str, dict[str, object] | str]] | str
 
@@ -75,6 +76,21 @@ def config(tmp_path: Path) -> dict[str, object]:
 def tools(config: dict[str, object]) -> Iterator[MemoryTools]:
     with MemoryTools.from_config(config) as opened:
         yield opened
+
+
+def test_every_tool_answers_as_the_shared_table_says(tools: MemoryTools) -> None:
+    script = Script(*[[(case.name, dict(case.arguments))] for case in (*TOOL_CASES, ERROR_CASE)], "done")
+    agent = PydanticAgent(script.model(), toolsets=[MemoryToolset(tools)])
+
+    result = agent.run_sync("use every tool")
+
+    assert result.output == "done"
+    answered = returns(result.all_messages())
+    assert len(answered) == len(TOOL_CASES) + 1
+    for case, part in zip((*TOOL_CASES, ERROR_CASE), answered, strict=True):
+        check_result(case, str(part.content), part.outcome == "failed")
+    files = {str(entry.path): tools.workspace.read(str(entry.path)).text for entry in tools.workspace.walk()}
+    assert files == FINAL_FILES
 
 
 def test_calls_in_one_response_run_in_the_order_the_model_wrote_them(

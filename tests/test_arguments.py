@@ -102,7 +102,7 @@ HOSTILE: list[tuple[str, str, str, dict[str, Any], tuple[str, ...]]] = [
         "memory_view",
         '{"path": "/a.md", "depth": ' + '{"a": ' * DEEP + "1" + "}" * DEEP + "}",
         {"path": "/a.md", "depth": json.loads('{"a": ' * 900 + "1" + "}" * 900)},
-        ("memory_view has no argument 'depth'; it takes: path, view_range.",),
+        ("memory_view has no argument 'depth'; it takes: path, view_range, column.",),
     ),
     (
         "lone surrogate in mode",

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from memspace import MemoryTools
-from memspace.errors import InvalidPathError, LimitExceededError
+from memspace.errors import ConfigError, InvalidPathError, LimitExceededError
 from memspace.limits import Limits
 from memspace.paths import VirtualPath, parse
 from memspace.storage.local import LocalStore
@@ -186,7 +186,10 @@ def test_symlinks_inside_the_root_are_never_followed(
 
 def test_symlinks_are_not_listed(escape: tuple[MemoryTools, Path]) -> None:
     tools, _ = escape
-    assert tools.call("memory_view", {"path": "/"}).text == "The workspace root / is empty."
+    text = tools.call("memory_view", {"path": "/"}).text
+    assert text.startswith("The workspace root / has nothing that can be shown.\n")
+    assert "[3 entries here cannot be shown: symbolic links" in text
+    assert "link.txt" not in text and "linkdir" not in text and "dangling" not in text
 
 
 def test_a_symlinked_namespace_folder_is_refused(tmp_path: Path) -> None:
@@ -255,3 +258,14 @@ def test_os_failures_are_clear_errors_without_host_paths(
     )
     assert str(tmp_path) not in result.text + caplog.text
     assert not list((root / "default").glob("*"))  # the temp file was cleaned up, nothing written
+
+
+@pytest.mark.parametrize("bad", ["default\n", "default\r", "alice\n\n", "a\nb", " default", "default/"])
+def test_a_namespace_must_match_to_its_very_end(tmp_path: Path, bad: str) -> None:
+    """``re.match`` with ``$`` would let "default\\n" through (``$`` matches before a final newline)."""
+    for config, environ in (
+        ({"memory_tool_namespace": bad}, {}),
+        ({}, {"MEMORY_TOOL_NAMESPACE": bad}),
+    ):
+        with pytest.raises(ConfigError, match="memory_tool_namespace"):
+            MemoryTools.from_config({"memory_tool_local_dir": str(tmp_path), **config}, environ=environ)

@@ -94,6 +94,32 @@ def test_demo_walks_through_every_tool(run: Run) -> None:
     assert "/project/plan.md" in out and "already exists" in out
 
 
+def test_demo_never_clears_a_namespace_holding_files_it_did_not_write(run: Run, tmp_path: Path) -> None:
+    run("--namespace", "alice", "write", "/work/plan.md", "mine")
+    refused = run("--namespace", "alice", "demo", ok=False)
+    assert refused.stderr.startswith("error: The namespace 'alice' holds 1 file the demo did not write")
+    assert "> memory_clear_all" not in refused.stdout
+    assert (tmp_path / "mem" / "alice" / "work" / "plan.md").read_text() == "mine"
+    run("--namespace", "alice", "demo", "--yes")
+    assert not (tmp_path / "mem" / "alice" / "work").exists()
+    run("--namespace", "bob", "demo")  # an empty namespace
+    run("--namespace", "bob", "demo")  # the demo's own files only
+    run("demo")
+    run("write", "/x.md", "x", stdin=None)  # the "default" namespace is untouched by the demo
+    run("--namespace", "demo", "write", "/keep.md", "k")
+    assert "1 file the demo did not write" in run("demo", ok=False).stderr
+    assert (tmp_path / "mem" / "demo" / "keep.md").exists() and (
+        tmp_path / "mem" / "default" / "x.md"
+    ).exists()
+
+
+def test_a_namespace_with_a_trailing_newline_is_refused(run: Run, tmp_path: Path) -> None:
+    for bad in ("default\n", "alice\n", "a/b", "../x"):
+        proc = run("--namespace", bad, "write", "/a.md", "x", ok=False)
+        assert "memory_tool_namespace" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "mem").exists()
+
+
 def test_tools_prints_definitions(run: Run) -> None:
     out = run("tools", "--style", "anthropic").stdout
     assert '"input_schema"' in out and '"memory_clear_all"' in out

@@ -217,7 +217,7 @@ def test_argument_names_that_clash_with_python_are_plain_unknown_arguments(works
     message = view.invoke(call)
 
     assert isinstance(message, ToolMessage) and message.status == "error"
-    assert message.content == "memory_view has no argument 'self'; it takes: path, view_range."
+    assert message.content == "memory_view has no argument 'self'; it takes: path, view_range, column."
 
 
 class GatedTools(MemoryTools):

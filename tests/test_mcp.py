@@ -1,133 +1,236 @@
-"""The MCP server, driven by the mcp package's own stdio client over a real subprocess."""
+"""The MCP server over both transports, driven by the mcp package's own client.
+
+The table of tool calls every integration runs (:mod:`tests.support.tool_cases`, shared with
+the adapters' tests) runs over stdio and over streamable HTTP, each with the classic
+initialize handshake and with the 2026 per-request protocol (the client's ``mode="auto"``),
+and once more over HTTP against the SeaweedFS S3 peer; then the calls only a protocol client
+can make (an argument left out, an unknown tool).
+"""
 
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import anyio
-import mcp_types
-from mcp.client import ClientSession
-from mcp.client.stdio import StdioServerParameters, stdio_client
+import pytest
+from mcp.client import Client
 
-from .conftest import DEFAULT_TOOLS, READ_ONLY_TOOLS
+from memspace import MemoryTools
 
-_T = TypeVar("_T")
+from .conftest import DEFAULT_TOOLS, READ_ONLY_TOOLS, s3_environ, unique_prefix
+from .support.mcp_harness import HttpServer, connect_http, connect_stdio, server_environ, text_of
+from .support.seaweed import SeaweedServer
+from .support.tool_cases import (
+    ERROR_CASE,
+    FINAL_FILES,
+    HISTORY_CASES,
+    HISTORY_FINAL_FILES,
+    TOOL_CASES,
+    ToolCase,
+    check_result,
+)
 
-# How an MCP client launches the server.
-SERVER_ARGS = ["-m", "memspace", "mcp"]
+TOKEN = "test-token-0123456789abcdef"
+TIMEOUT = 120  # a safety net: each test takes seconds
 
-
-def with_session(
-    tmp_path: Path, work: Callable[[ClientSession], Awaitable[_T]], **env: str
-) -> tuple[_T, str | None]:
-    """Start the server on a local workspace in ``tmp_path/mem``, run ``work``, return its
-    result and the server's instructions."""
-    server_env = {
-        key: value for key, value in os.environ.items() if not key.startswith(("MEMORY_TOOL_", "AWS_", "R2_"))
-    }
-    server_env |= {"MEMORY_TOOL_BACKEND": "local", "MEMORY_TOOL_LOCAL_DIR": str(tmp_path / "mem"), **env}
-    params = StdioServerParameters(command=sys.executable, args=SERVER_ARGS, env=server_env)
-
-    async def main() -> tuple[_T, str | None]:
-        with (tmp_path / "server.log").open("w") as errlog, anyio.fail_after(30):
-            async with (
-                stdio_client(params, errlog=errlog) as (read, write),
-                ClientSession(read, write) as session,
-            ):
-                init = await session.initialize()
-                return await work(session), init.instructions
-
-    return anyio.run(main)
+# transport, then how the client negotiates ("legacy": initialize handshake; "auto": 2026 protocol)
+TRANSPORTS = {
+    "stdio": ("stdio", "legacy"),
+    "stdio-2026": ("stdio", "auto"),
+    "http": ("http", "legacy"),
+    "http-2026": ("http", "auto"),
+}
 
 
-async def call(session: ClientSession, name: str, arguments: dict[str, Any]) -> tuple[str, bool]:
-    result = await session.call_tool(name, arguments)
-    assert isinstance(result, mcp_types.CallToolResult)
-    assert len(result.content) == 1
-    block = result.content[0]
-    assert isinstance(block, mcp_types.TextContent)
-    return block.text, bool(result.is_error)
+@asynccontextmanager
+async def serve(transport: str, log_dir: Path, **env: str) -> AsyncIterator[Client]:
+    """A client connected to ``python -m memspace mcp`` over ``transport``, configured by ``env``."""
+    kind, mode = TRANSPORTS[transport]
+    if kind == "stdio":
+        async with connect_stdio(server_environ(**env), log_dir / "server.log", mode=mode) as client:
+            yield client
+    else:
+        with HttpServer(server_environ(**env, MEMSPACE_MCP_TOKEN=TOKEN), log_dir) as server:
+            async with connect_http(server.url, TOKEN, mode=mode) as client:
+                yield client
 
 
-def test_tools_are_listed_called_and_land_on_disk(tmp_path: Path) -> None:
-    async def work(session: ClientSession) -> dict[str, Any]:
-        listed = await session.list_tools()
-        out: dict[str, Any] = {"tools": {tool.name: tool for tool in listed.tools}}
-        out["create"] = await call(
-            session, "memory_create_update", {"path": "/notes/a.md", "file_text": "hello\nworld\n"}
-        )
-        out["replace"] = await call(
-            session, "memory_str_replace", {"path": "/notes/a.md", "old_str": "world", "new_str": "there"}
-        )
-        out["view"] = await call(session, "memory_view", {"path": "/notes/a.md"})
-        out["listing"] = await call(session, "memory_view", {"path": "/"})
-        out["missing"] = await call(session, "memory_view", {"path": "/nope.md"})
-        out["exists"] = await call(
-            session, "memory_create_update", {"path": "/notes/a.md", "file_text": "again"}
-        )
-        out["no_args"] = await call(session, "memory_insert", {"path": "/notes/a.md"})
-        out["unknown"] = await call(session, "memory_teleport", {})
-        return out
+def local(tmp_path: Path, **env: str) -> dict[str, str]:
+    return {"MEMORY_TOOL_BACKEND": "local", "MEMORY_TOOL_LOCAL_DIR": str(tmp_path / "mem"), **env}
 
-    out, instructions = with_session(tmp_path, work)
 
-    tools = out["tools"]
-    assert sorted(tools) == sorted(DEFAULT_TOOLS)
-    view_schema = tools["memory_view"].input_schema
-    assert view_schema["type"] == "object"
-    assert view_schema["required"] == ["path"]
-    assert "view_range" in view_schema["properties"]
-    assert tools["memory_create_update"].input_schema["properties"]["mode"]["anyOf"][0]["enum"] == [
-        "create",
-        "append",
-        "overwrite",
-    ]
-    assert all(tool.description for tool in tools.values())
+# Calls only a protocol surface can make, each answered as a tool error the model reads: an
+# argument left out, a tool that does not exist (the shared table's calls come first).
+PROTOCOL_CASES = (
+    ERROR_CASE,
+    ToolCase(
+        "memory_insert",
+        {"path": "/notes/done.md"},
+        ("memory_insert needs the argument 'insert_line'",),
+        is_error=True,
+        label="argument missing",
+    ),
+    ToolCase("memory_teleport", {}, ("There is no tool named 'memory_teleport'",), is_error=True),
+    ToolCase(
+        "memory_delete",
+        {"path": "/"},
+        ("Deleting '/' would remove the whole workspace",),
+        is_error=True,
+        label="delete root",
+    ),
+)
+
+# What each tool must be announced as: written out here, not read from the code under test.
+# name: (title, readOnlyHint, destructiveHint, idempotentHint); openWorldHint is always False.
+ANNOUNCED = {
+    "memory_view": ("View memory", True, False, True),
+    "memory_create_update": ("Write a memory file", False, True, False),
+    "memory_str_replace": ("Replace text in a memory file", False, True, False),
+    "memory_insert": ("Insert lines into a memory file", False, False, False),
+    "memory_delete": ("Delete from memory", False, True, True),
+    "memory_rename": ("Rename in memory", False, True, True),
+    "memory_clear_all": ("Clear all memory", False, True, True),
+    "memory_search": ("Search memory", True, False, True),
+    "memory_find": ("Find memory files by name", True, False, True),
+    "memory_history": ("Memory file history", False, True, False),
+}
+DEFINITIONS = {
+    d["name"]: d
+    for d in MemoryTools.from_config(
+        {"memory_tool_backend": "memory", "memory_tool_history": True}
+    ).definitions("mcp")
+}
+
+
+async def run_cases(client: Client, cases: Iterable[ToolCase]) -> None:
+    for case in cases:
+        text, is_error = text_of(await client.call_tool(case.name, dict(case.arguments)))
+        check_result(case, text, is_error)
+
+
+def assert_announced(tool: Any) -> None:
+    """A listed tool carries the title and hints ANNOUNCED gives it, and the description and
+    schema of the library's own definitions."""
+    title, read_only, destructive, idempotent = ANNOUNCED[tool.name]
+    assert tool.title == title
+    assert tool.annotations is not None
+    assert tool.annotations.title == title
+    assert tool.annotations.read_only_hint is read_only
+    assert tool.annotations.destructive_hint is destructive
+    assert tool.annotations.idempotent_hint is idempotent
+    assert tool.annotations.open_world_hint is False
+    definition = DEFINITIONS[tool.name]
+    assert tool.description == definition["description"]
+    assert tool.input_schema == definition["inputSchema"]
+
+
+def files_in(root: Path) -> dict[str, str]:
+    """The workspace's files as the shared table names them (``/notes/done.md``)."""
+    return {f"/{p.relative_to(root)}": p.read_text() for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_every_tool_answers_as_the_shared_table_says_and_lands_on_disk(
+    transport: str, tmp_path: Path
+) -> None:
+    files = tmp_path / "mem" / "default"
+
+    async def main() -> dict[str, str]:
+        with anyio.fail_after(TIMEOUT):
+            async with serve(transport, tmp_path, **local(tmp_path)) as client:
+                await run_cases(client, TOOL_CASES)
+                after = files_in(files)
+                await run_cases(client, PROTOCOL_CASES)
+                return after
+
+    after = anyio.run(main)
+
+    assert after == FINAL_FILES
+    assert files_in(files) == FINAL_FILES  # the failing calls changed nothing
+
+
+@pytest.mark.parametrize("transport", ["stdio", "http-2026"])
+def test_memory_history_when_offered_is_announced_and_answers_the_shared_table(
+    transport: str, tmp_path: Path
+) -> None:
+    async def main() -> list[Any]:
+        with anyio.fail_after(TIMEOUT):
+            async with serve(transport, tmp_path, **local(tmp_path, MEMORY_TOOL_HISTORY="true")) as client:
+                await run_cases(client, TOOL_CASES)
+                await run_cases(client, HISTORY_CASES)
+                return (await client.list_tools()).tools
+
+    listed = anyio.run(main)
+
+    assert [tool.name for tool in listed] == [*DEFAULT_TOOLS, "memory_history"]
+    for tool in listed:
+        assert_announced(tool)
+    assert files_in(tmp_path / "mem" / "default") == HISTORY_FINAL_FILES
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_tools_arrive_with_titles_annotations_schemas_and_instructions(
+    transport: str, tmp_path: Path
+) -> None:
+    async def main() -> tuple[list[Any], str | None]:
+        with anyio.fail_after(TIMEOUT):
+            async with serve(transport, tmp_path, **local(tmp_path)) as client:
+                return (await client.list_tools()).tools, client.instructions
+
+    listed, instructions = anyio.run(main)
+
+    assert [tool.name for tool in listed] == DEFAULT_TOOLS
+    assert sorted(ANNOUNCED) == sorted(DEFINITIONS)  # a new tool needs its line in ANNOUNCED
+    for tool in listed:
+        assert_announced(tool)
     assert instructions is not None and "persistent memory workspace" in instructions
 
-    assert out["create"] == ("Created /notes/a.md (2 lines, 12 bytes).", False)
-    text, is_error = out["replace"]
-    assert not is_error and text.startswith("Edited /notes/a.md.")
-    assert "there" in text
-    text, is_error = out["view"]
-    assert not is_error
-    assert text.splitlines()[1:] == ["     1\thello", "     2\tthere"]
-    text, is_error = out["listing"]
-    assert not is_error and "/notes/a.md" in text
-    assert (tmp_path / "mem" / "default" / "notes" / "a.md").read_text() == "hello\nthere\n"
 
-    # Errors are tool results the model can read, flagged isError, one sentence each.
-    text, is_error = out["missing"]
-    assert is_error and text.startswith("/nope.md does not exist")
-    text, is_error = out["exists"]
-    assert is_error and text.startswith("/notes/a.md already exists")
-    assert (tmp_path / "mem" / "default" / "notes" / "a.md").read_text() == "hello\nthere\n"
-    text, is_error = out["no_args"]
-    assert is_error and "insert_line" in text
-    text, is_error = out["unknown"]
-    assert is_error and "no tool named 'memory_teleport'" in text
-
-
-def test_read_only_server_offers_only_the_read_tools(tmp_path: Path) -> None:
+@pytest.mark.parametrize("transport", ["stdio", "http-2026"])
+def test_read_only_server_offers_only_the_read_tools_and_refuses_writes(
+    transport: str, tmp_path: Path
+) -> None:
     notes = tmp_path / "mem" / "default"
     notes.mkdir(parents=True)
     (notes / "a.md").write_text("kept\n")
 
-    async def work(session: ClientSession) -> tuple[list[str], tuple[str, bool], tuple[str, bool]]:
-        listed = await session.list_tools()
-        view = await call(session, "memory_view", {"path": "/a.md"})
-        write = await call(session, "memory_delete", {"path": "/a.md"})
-        return [tool.name for tool in listed.tools], view, write
+    async def main() -> tuple[list[str], tuple[str, bool], tuple[str, bool], str | None]:
+        with anyio.fail_after(TIMEOUT):
+            async with serve(transport, tmp_path, **local(tmp_path, MEMORY_TOOL_READ_ONLY="true")) as client:
+                names = [tool.name for tool in (await client.list_tools()).tools]
+                view = text_of(await client.call_tool("memory_view", {"path": "/a.md"}))
+                write = text_of(await client.call_tool("memory_delete", {"path": "/a.md"}))
+                return names, view, write, client.instructions
 
-    (names, view, write), instructions = with_session(tmp_path, work, MEMORY_TOOL_READ_ONLY="true")
+    names, view, (text, is_error), instructions = anyio.run(main)
 
     assert names == READ_ONLY_TOOLS
     assert view == ("/a.md (1 line):\n     1\tkept", False)
-    text, is_error = write
     assert is_error and "read-only" in text
     assert (notes / "a.md").read_text() == "kept\n"
     assert instructions is not None and "read-only" in instructions
+
+
+@pytest.mark.s3
+def test_http_server_on_s3_answers_the_table_and_writes_the_bucket(
+    seaweed: SeaweedServer, tmp_path: Path
+) -> None:
+    env = s3_environ(seaweed) | {"MEMORY_TOOL_BACKEND": "s3", "MEMORY_TOOL_PREFIX": unique_prefix()}
+
+    async def main() -> None:
+        with anyio.fail_after(TIMEOUT):
+            async with serve("http-2026", tmp_path, **env) as client:
+                await run_cases(client, TOOL_CASES)
+
+    anyio.run(main)
+
+    # Read the bucket back with the library, as another process sharing the workspace would.
+    config = {"memory_tool_backend": "s3", "memory_tool_prefix": env["MEMORY_TOOL_PREFIX"]}
+    with MemoryTools.from_config(config, environ=env) as tools:
+        for path, text in FINAL_FILES.items():
+            assert tools.workspace.read(path).text == text
+        listing = tools.call("memory_view", {"path": "/"}).text.splitlines()[1:]
+        assert [line.split()[-1] for line in listing] == ["/notes/", *FINAL_FILES]

@@ -38,7 +38,8 @@ def test_openai_definitions_are_strict_by_default_with_optional_arguments_nullab
     assert [d["function"]["name"] for d in definitions] == DEFAULT_TOOLS
     assert all(d["type"] == "function" and d["function"]["strict"] is True for d in definitions)
     view = definitions[0]["function"]["parameters"]
-    assert view["required"] == ["path", "view_range"]
+    assert view["required"] == ["path", "view_range", "column"]
+    assert view["properties"]["column"]["anyOf"] == [{"type": "integer"}, {"type": "null"}]
     assert view["additionalProperties"] is False
     assert view["properties"]["view_range"]["anyOf"] == [
         {"type": "array", "items": {"type": "integer"}},

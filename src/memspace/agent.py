@@ -356,13 +356,10 @@ def _memory_tools(config: Mapping[str, object], *, actor: str) -> MemoryTools | 
                 "set memory_tool_backend ('local', 's3', 'r2') to give the agent its memory tools."
             )
         return None
-    from memspace.history import MAX_ACTOR_BYTES
+    from memspace.config import default_actor
     from memspace.tools import MemoryTools
 
-    settings = dict(config)
-    if settings.get("memory_tool_actor") in (None, "") and not os.environ.get("MEMORY_TOOL_ACTOR"):
-        settings["memory_tool_actor"] = actor.encode()[:MAX_ACTOR_BYTES].decode(errors="ignore")
-    return MemoryTools.from_config(settings)
+    return MemoryTools.from_config({**config, "memory_tool_actor": default_actor(config, actor)})
 
 
 def _build_model(

@@ -217,3 +217,18 @@ def _size(key: str, raw: object | None) -> int:
     if not isinstance(raw, bool) and str(raw).strip() == "0":
         return 0
     return _int(key, raw)
+
+
+def default_actor(
+    config: Mapping[str, object], fallback: str, environ: Mapping[str, str] | None = None
+) -> str:
+    """Who the history records for writes through ``config``: its ``memory_tool_actor`` (or
+    ``MEMORY_TOOL_ACTOR``) if set, else ``fallback`` (the Agent's name, the OS user for the
+    CLI, ``mcp`` for the MCP server), cut to the actor's length limit on a character boundary."""
+    environ = os.environ if environ is None else environ
+    given = config.get("memory_tool_actor")
+    if isinstance(given, str) and given:
+        return given
+    if environ.get("MEMORY_TOOL_ACTOR"):
+        return environ["MEMORY_TOOL_ACTOR"]
+    return fallback.encode()[:MAX_ACTOR_BYTES].decode(errors="ignore")

@@ -327,11 +327,11 @@ class Workspace:
         start = len(prefix)
         for info in self._listed(vpath, prefix):
             found = True
-            if info.foreign:
-                foreign += 1
-                continue
             rel_key = info.key[start:]
             if not include_hidden and (rel_key.startswith(".") or "/." in rel_key):
+                continue  # what a hidden folder holds is not counted either
+            if info.foreign:
+                foreign += 1
                 continue
             if depth >= 1 and "/" not in rel_key:  # a file right in the folder: the common case
                 files[(rel_key,)] = info.size
@@ -501,6 +501,8 @@ class Workspace:
             deleted = self._call(vpath, self.store.delete_tree, self._dir_key(vpath), progress=progress)
         except MovedAway as moved:
             raise self._moved(vpath, moved) from None
+        except Busy:
+            raise self._conflict(vpath) from None
         if not deleted:
             raise self._not_found(vpath)
         self._mark_folder(vpath, "delete", deleted)
@@ -553,8 +555,8 @@ class Workspace:
         try:
             self._call(dst, self.store.head, self._key(dst))
             raise self._exists(dst)
-        except ObjectNotFound:
-            pass
+        except (ObjectNotFound, MovedAway):
+            pass  # no file there (a file renamed away leaves only a pointer to where it went)
         # What the history's folder markers name (one listing; not needed without history).
         before = (
             {info.key[len(self._dir_key(src)) :]: info for info in self.store.list(self._dir_key(src))}
@@ -569,6 +571,8 @@ class Workspace:
             raise self._not_found(src) from None
         except DestinationExists:
             raise self._exists(dst) from None
+        except Busy:
+            raise self._conflict(src) from None
         except MovedAway as moved:
             raise RenameInProgressError(
                 f"{src} is being renamed to {self._path_of(moved.destination)} (or that rename was "

@@ -3,8 +3,10 @@
 ``TOOL_CASES`` is a scenario on a fresh workspace: each case is one call, in order, with what
 its result must say. It reaches every tool, and the views in it read back what the edits
 before them wrote, so a run that passes them all has shown each tool working end to end.
-``FINAL_FILES`` is what the workspace holds afterwards. ``ERROR_CASE`` is a call that fails
-on any workspace, for the "an error reaches the model as a tool error" check.
+``FINAL_FILES`` is what the workspace holds afterwards. ``HISTORY_CASES`` go on from there
+on a workspace that offers ``memory_history`` (``HISTORY_FINAL_FILES`` after them).
+``ERROR_CASE`` is a call that fails on any workspace, for the "an error reaches the model as
+a tool error" check.
 
 An integration test scripts the cases as the model's tool calls (one call per model turn),
 runs its framework's loop, then checks each result it recorded with :func:`check_result`::
@@ -23,7 +25,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ERROR_CASE", "FINAL_FILES", "TOOL_CASES", "ToolCase", "check_result", "strict_arguments"]
+__all__ = [
+    "ERROR_CASE",
+    "FINAL_FILES",
+    "HISTORY_CASES",
+    "HISTORY_FINAL_FILES",
+    "TOOL_CASES",
+    "ToolCase",
+    "check_result",
+    "strict_arguments",
+]
 
 
 @dataclass(frozen=True)
@@ -110,9 +121,34 @@ TOOL_CASES: tuple[ToolCase, ...] = (
         label="view root",
     ),
     ToolCase(
+        "memory_search",
+        {"pattern": "beta"},
+        ('Found 1 matching line in 1 file for "beta" (searched 2 files):', "/notes/todo.md:3: BETA"),
+        label="search",
+    ),
+    ToolCase(
+        "memory_search",
+        {"pattern": "todo beta", "mode": "ranked", "glob": "*.md"},
+        ("1. /notes/todo.md", "/notes/todo.md:1: # Todo"),
+        absent=("scratch",),
+        label="search ranked",
+    ),
+    ToolCase(
+        "memory_find",
+        {"glob": "*.md"},
+        ('Found 2 files matching the glob "*.md":', "\n/archive/scratch.md\n/notes/todo.md"),
+        label="find",
+    ),
+    ToolCase(
+        "memory_rename",
+        {"old_path": "/archive", "new_path": "/old"},
+        ("Renamed directory /archive to /old (1 file).",),
+        label="rename folder",
+    ),
+    ToolCase(
         "memory_delete",
-        {"path": "/archive"},
-        ("Deleted directory /archive and the 1 file in it.",),
+        {"path": "/old"},
+        ("Deleted directory /old and the 1 file in it.",),
         label="delete folder",
     ),
     ToolCase(
@@ -131,6 +167,44 @@ TOOL_CASES: tuple[ToolCase, ...] = (
 )
 
 FINAL_FILES: dict[str, str] = {"/notes/done.md": "every tool works\n"}
+
+# memory_history is offered only with memory_tool_history=true. Run after TOOL_CASES on such a
+# workspace: /notes/todo.md was cleared, and comes back from its history.
+HISTORY_CASES: tuple[ToolCase, ...] = (
+    ToolCase(
+        "memory_history",
+        {"path": TODO},
+        (f"Versions of {TODO}, newest first (5):", "deleted (clear)", "  insert ", "  create "),
+        label="history list",
+    ),
+    ToolCase(
+        "memory_history",
+        {"path": TODO, "action": "view"},
+        (f"of {TODO} (4 lines):", "     1\t# Todo", "     3\tBETA", "     4\tgamma"),
+        label="history view",
+    ),
+    ToolCase(
+        "memory_history",
+        {"path": TODO, "action": "restore"},
+        (f"Recreated {TODO} from version ", "(4 lines, 23 bytes)"),
+        label="history restore",
+    ),
+    ToolCase(
+        "memory_history",
+        {"path": TODO, "action": "view", "version": "nope"},
+        (f"{TODO} has no version 'nope'",),
+        is_error=True,
+        label="history unknown version",
+    ),
+    ToolCase(
+        "memory_view",
+        {"path": TODO},
+        (f"{TODO} (4 lines):", "     1\t# Todo", "     4\tgamma"),
+        label="view restored file",
+    ),
+)
+
+HISTORY_FINAL_FILES: dict[str, str] = {**FINAL_FILES, TODO: "# Todo\nalpha\nBETA\ngamma"}
 
 ERROR_CASE = ToolCase(
     "memory_view",

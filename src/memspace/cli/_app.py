@@ -136,9 +136,9 @@ def open_tools(ctx: typer.Context, **extra: object) -> MemoryTools:
 
 def with_actor(config: dict[str, object], environ: Mapping[str, str]) -> dict[str, object]:
     """``config`` with the history's actor defaulting to the OS user (unless set in either)."""
-    if "memory_tool_actor" in config or environ.get("MEMORY_TOOL_ACTOR"):
-        return config
-    return {**config, "memory_tool_actor": os_user()}
+    from memspace.config import default_actor
+
+    return {**config, "memory_tool_actor": default_actor(config, os_user(), environ)}
 
 
 def os_user() -> str:
@@ -146,7 +146,7 @@ def os_user() -> str:
     import getpass
 
     try:
-        return getpass.getuser()[:64]
+        return getpass.getuser()
     except (OSError, KeyError):
         return f"uid {os.getuid()}"
 

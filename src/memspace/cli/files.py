@@ -17,6 +17,8 @@ from memspace.workspace import DirListing
 if TYPE_CHECKING:
     from rich.tree import Tree
 
+    from memspace.tools import MemoryTools
+
 
 def _run(ctx: typer.Context, name: str, args: dict[str, Any]) -> None:
     with open_tools(ctx) as tools:
@@ -42,9 +44,15 @@ def view(
     lines: Annotated[
         str | None, typer.Option("--lines", "-n", help="Line range START:END of a file (END may be -1).")
     ] = None,
+    column: Annotated[
+        int | None,
+        typer.Option(help="Show the first line from this character (1-based): read on in a very long line."),
+    ] = None,
 ) -> None:
     """Show a folder as a tree, or a file with line numbers."""
     args: dict[str, Any] = {"path": path}
+    if column is not None:
+        args["column"] = column
     if lines is not None:
         start, _, end = lines.partition(":")
         try:
@@ -56,7 +64,7 @@ def view(
             shown = tools.workspace.view(path)
         except MemspaceError as error:
             fail(str(error))
-        if isinstance(shown, DirListing) and lines is None:
+        if isinstance(shown, DirListing) and lines is None and column is None:
             console().print(_tree(shown))
             return
         _emit(tools.call("memory_view", args))
@@ -76,7 +84,10 @@ def _tree(listing: DirListing) -> Tree:
             parent.add(f"{escape(entry.path.name)} [dim]{human_size(entry.size or 0)}[/dim]")
     if listing.omitted:
         tree.add(f"[dim]... {listing.omitted:,} more entries not shown[/dim]")
-    if not listing.entries:
+    if listing.foreign:
+        count = f"{listing.foreign:,} {'entry' if listing.foreign == 1 else 'entries'}"
+        tree.add(f"[dim]... {count} not shown: links, pipes, devices or names that are not valid paths[/dim]")
+    if not listing.entries and not listing.foreign:
         tree.add("[dim](empty)[/dim]")
     return tree
 
@@ -164,9 +175,22 @@ def tools(
     typer.echo(json.dumps(definitions, indent=2))
 
 
+# Every file the demo writes; a namespace holding only these (or nothing) is the demo's own.
+_DEMO_FILES = frozenset({"/notes/plan.md", "/notes/log.md", "/project/plan.md", "/project/log.md"})
+
+
 @app.command()
-def demo(ctx: typer.Context) -> None:
-    """Walk through the seven tools on a scratch namespace, printing each call and result."""
+def demo(
+    ctx: typer.Context,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Clear the namespace even if it holds files of its own.")
+    ] = False,
+) -> None:
+    """Walk through the seven tools on a scratch namespace, printing each call and result.
+
+    The demo starts by clearing its namespace ("demo" unless --namespace says otherwise); it
+    refuses to when the namespace holds anything the demo did not write, unless --yes.
+    """
     from rich.markup import escape
 
     namespace = options(ctx).config.get("memory_tool_namespace", "demo")
@@ -189,6 +213,8 @@ def demo(ctx: typer.Context) -> None:
         ("memory_view", {"path": "/"}),
     ]
     with open_tools(ctx, memory_tool_namespace=namespace) as memory_tools:
+        if not yes:
+            _refuse_to_clear_others(memory_tools, str(namespace))
         for name, args in steps:
             result = memory_tools.call(name, args)
             console().print(
@@ -197,3 +223,19 @@ def demo(ctx: typer.Context) -> None:
             style = "red" if result.is_error else "green"
             console().print(f"[{style}]{'error' if result.is_error else 'ok'}[/{style}]", markup=True)
             console().print(result.text + "\n", markup=False)
+
+
+def _refuse_to_clear_others(memory_tools: MemoryTools, namespace: str) -> None:
+    try:
+        listing = memory_tools.workspace.view("/")
+        theirs = [e.path for e in memory_tools.workspace.walk("/") if str(e.path) not in _DEMO_FILES]
+    except MemspaceError as error:
+        fail(str(error))
+    assert isinstance(listing, DirListing)
+    count = len(theirs) + listing.foreign
+    if count:
+        fail(
+            f"The namespace {namespace!r} holds {count} file{'s' if count != 1 else ''} the demo did not "
+            "write, and the demo starts by clearing its namespace; run it in another namespace, or pass "
+            "--yes to clear this one."
+        )

@@ -51,6 +51,7 @@ def sync_command(
             total = len(src.workspace.walk("/"))
         except MemspaceError as error:
             fail(f"cannot read the source: {error}")
+        failure: str | None = None
         with Progress(
             TextColumn("[bold]sync[/bold]"),
             BarColumn(),
@@ -75,9 +76,11 @@ def sync_command(
                     on_file=advance,
                 )
             except ConfigError as error:
-                fail(f"{error} (pass --allow-empty-source to do it anyway)")
+                failure = f"{error} (pass --allow-empty-source to do it anyway)"
             except MemspaceError as error:
-                fail(str(error))
+                failure = str(error)
+        if failure is not None:
+            fail(failure)  # after the bar has stopped, so the error is the last line
     _summary(report)
 
 

@@ -52,6 +52,7 @@ from memspace.errors import StorageError
 from memspace.paths import RESERVED_PREFIX, is_valid_name
 from memspace.storage.base import (
     Blob,
+    Busy,
     DestinationExists,
     IfMatch,
     MoveRecords,
@@ -77,6 +78,8 @@ _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEX
 # Keys longer than this cannot come from a valid path (DESIGN.md section 5 caps paths at 1024
 # bytes): a planted tree deeper than that is listed as one foreign entry, not walked.
 _MAX_WALK_KEY_BYTES = 4096
+_WALK_OPEN_FOLDERS = 64  # descriptors a walk keeps open on its branch (the rest are reopened as '..')
+_EMPTY_TREE_DEPTH = 32  # how deep a tree of empty folders in the way of a write is cleared away
 
 
 def version_of(st: os.stat_result) -> str:
@@ -189,14 +192,19 @@ class LocalStore:
     def put(
         self, key: str, data: bytes, *, mode: PutMode, write_ids: tuple[str, ...], record: str | None = None
     ) -> str:
-        with _os_errors("write"):
-            for _ in range(10):
-                # A concurrent delete may remove the folder between opening it and
-                # creating the temp file; walking again recreates it.
-                with self._place(key, create=True) as place:
-                    version = self._put_in(place, key, data, mode, record)
-                if version is not None:
-                    return version
+        own = key.startswith(f"{RESERVED_PREFIX}/")  # memspace's own records
+        with _os_errors("write"), _reserved_area() if own else contextlib.nullcontext():
+            try:
+                for _ in range(10):
+                    # A concurrent delete may remove the folder between opening it and
+                    # creating the temp file; walking again recreates it.
+                    with self._place(key, create=True) as place:
+                        version = self._put_in(place, key, data, mode, record)
+                    if version is not None:
+                        return version
+            except BaseException:
+                self._prune(_split(key)[:-1])  # no empty folders are left by a failed write
+                raise
             raise StorageError("The memory folder keeps disappearing under a write; try again.")
 
     def _put_in(self, place: _Place, key: str, data: bytes, mode: PutMode, record: str | None) -> str | None:
@@ -229,6 +237,8 @@ class LocalStore:
 
     def remove(self, key: str, *, if_version: str, record: Record | None = None) -> None:
         with _os_errors("delete"):
+            if record is not None:
+                self._reserved_folder_of(record[0])
             with self._place(key, create=False) as place, self._locked([place.dir]):
                 self._still_in_place(place, key)
                 self._check(place, key, IfMatch(if_version))
@@ -255,6 +265,8 @@ class LocalStore:
                             source, (st := self._stat_file(src, source)).st_size, version_of(st)
                         )
                         marks = records(moved) if records is not None else None
+                        for mark, _ in marks or ():
+                            self._reserved_folder_of(mark)  # refused before the move, not after it
                         self._free(dst, destination)
                         os.rename(src.name, dst.name, src_dir_fd=src.dir, dst_dir_fd=dst.dir)
                         os.fsync(dst.dir)
@@ -272,21 +284,52 @@ class LocalStore:
         # A marker is written after the change it records, as durably as a delete itself is
         # (not fsynced): a power loss right after may lose the marker, never a file's content.
         key, data = record
-        with self._place(key, create=True) as place, contextlib.suppress(FileExistsError):
+        with _reserved_area(), self._place(key, create=True) as place, contextlib.suppress(FileExistsError):
             _write_file(place.dir, place.name, data, sync=False)
+
+    def _check_reserved_area(self) -> None:
+        """Refuse a folder operation before it, not after: its history record goes in the reserved area,
+        and a link planted at its top (``.memspace``, a namespace's folder in it, the trash) would refuse
+        that record once the folder had already moved. One ``scandir`` of ``.memspace``."""
+        with (
+            _reserved_area(),
+            contextlib.suppress(ObjectNotFound),
+            self._folder((RESERVED_PREFIX,), create=False) as fd,
+        ):
+            for entry in _scan(fd):
+                if entry.is_symlink():
+                    raise SymlinkRefused(f"{RESERVED_PREFIX}/{entry.name}")
+                if not entry.is_dir(follow_symlinks=False):
+                    raise PathConflict(f"{RESERVED_PREFIX}/{entry.name}")
+
+    def _reserved_folder_of(self, key: str) -> None:
+        """Create the folder ``key`` goes in (in the reserved area), or refuse clearly if a file or a
+        symbolic link planted there stands in the way."""
+        with _reserved_area(), self._folder(_split(key)[:-1], create=True):
+            pass
 
     def move_tree(self, source: str, destination: str, *, progress: TreeProgress | None = None) -> int:
         src_parts, dst_parts = _split(source), _split(destination)
         with _os_errors("rename"):
-            with self._place("/".join(src_parts), create=False) as src:
-                try:
-                    with self._place("/".join(dst_parts), create=True) as dst:
-                        count = self._move_tree_in(src, dst, progress)
-                except BaseException:
-                    self._prune(dst_parts[:-1])
-                    raise
-            self._prune(src_parts[:-1])
-            return count
+            self._check_reserved_area()
+            for _ in range(10):
+                # A folder on either path renamed or deleted while we walked: walk again.
+                with contextlib.suppress(PreconditionFailed):
+                    count = self._move_tree_once(src_parts, dst_parts, progress)
+                    self._prune(src_parts[:-1])
+                    return count
+            raise Busy(source)
+
+    def _move_tree_once(
+        self, src_parts: builtins.list[str], dst_parts: builtins.list[str], progress: TreeProgress | None
+    ) -> int:
+        with self._place("/".join(src_parts), create=False) as src:
+            try:
+                with self._place("/".join(dst_parts), create=True) as dst:
+                    return self._move_tree_in(src, dst, progress)
+            except BaseException:
+                self._prune(dst_parts[:-1])
+                raise
 
     def _move_tree_in(self, src: _Place, dst: _Place, progress: TreeProgress | None) -> int:
         with self._subtree(src) as (folders, files):
@@ -297,6 +340,7 @@ class LocalStore:
             with self._locked([src.dir, dst.dir, *folders]):
                 self._still_in_place(src, src.name)
                 self._still_in_place(dst, dst.name)
+                self._still_the_folder(src, folders[0])
                 self._free(dst, dst.name)
                 os.rename(src.name, dst.name, src_dir_fd=src.dir, dst_dir_fd=dst.dir)
                 os.fsync(dst.dir)
@@ -311,10 +355,17 @@ class LocalStore:
         if not parts:
             raise ValueError("delete_tree needs a folder prefix")
         with _os_errors("delete"):
-            try:
-                deleted = self._delete_tree(parts, progress)
-            except (ObjectNotFound, PathConflict, SymlinkRefused):
-                return []
+            self._check_reserved_area()
+            for _ in range(10):
+                try:
+                    deleted = self._delete_tree(parts, progress)
+                    break
+                except (ObjectNotFound, PathConflict, SymlinkRefused):
+                    return []
+                except PreconditionFailed:
+                    continue  # a folder on the path was renamed or replaced meanwhile: walk again
+            else:
+                raise Busy(prefix)
             self._prune(parts[:-1])
             return deleted
 
@@ -322,10 +373,11 @@ class LocalStore:
         self, parts: builtins.list[str], progress: TreeProgress | None
     ) -> builtins.list[ObjectInfo]:
         trash = os.urandom(16).hex()
+        self._reserved_folder_of("/".join((*_TRASH, trash)))
         with (
             self._place("/".join(parts), create=False) as place,
             self._subtree(place) as (folders, files),
-            self._folder(_TRASH, create=True) as bin_fd,
+            self._folder(_TRASH, create=False) as bin_fd,
         ):
             if progress is not None:
                 progress(0, len(files))
@@ -333,6 +385,7 @@ class LocalStore:
             # its rename while the folder moves into the trash in one rename(2).
             with self._locked([place.dir, *folders]):
                 self._still_in_place(place, place.name)
+                self._still_the_folder(place, folders[0])
                 os.rename(place.name, trash, src_dir_fd=place.dir, dst_dir_fd=bin_fd)
             self._remove_tree(bin_fd, trash)
             if progress is not None:
@@ -443,6 +496,18 @@ class LocalStore:
             raise PreconditionFailed(key) from None
         held = os.fstat(place.dir)
         if (there.st_dev, there.st_ino) != (held.st_dev, held.st_ino):
+            raise PreconditionFailed(key)
+
+    def _still_the_folder(self, place: _Place, held: int) -> None:
+        """The folder named by ``place`` is still the one we hold open as ``held`` (whose
+        subtree we listed and locked), not renamed or deleted, nor replaced by another."""
+        key = "/".join((*place.dir_parts, place.name))
+        try:
+            there = os.stat(place.name, dir_fd=place.dir, follow_symlinks=False)
+        except FileNotFoundError:
+            raise ObjectNotFound(key) from None
+        st = os.fstat(held)
+        if (there.st_dev, there.st_ino) != (st.st_dev, st.st_ino):
             raise PreconditionFailed(key)
 
     # -- locks -------------------------------------------------------------------
@@ -570,26 +635,28 @@ class LocalStore:
     def _walk(self, top: int, prefix: str, include_reserved: bool) -> Iterator[ObjectInfo]:
         """Every file below the open folder ``top``, depth first, iteratively (no recursion limit).
 
-        Folders on the current branch stay open (a descriptor each), which is what
-        makes the walk immune to a folder being swapped for a symlink meanwhile.
-        An unreadable folder is an error: a listing that silently left files out
-        would make a clear or a sync delete what it never saw.
+        Each folder is entered through its parent's descriptor with ``O_NOFOLLOW``, which
+        makes the walk immune to a folder being swapped for a symlink meanwhile. Only the
+        deepest ``_WALK_OPEN_FOLDERS`` folders of the branch stay open: going back up past
+        them reopens the parent as ``..`` of the child and checks it is the same folder, so
+        a planted tree thousands of folders deep needs no more descriptors than a shallow one.
+        An unreadable folder is an error: a listing that silently left files out would make
+        a clear or a sync delete what it never saw.
         """
         now = time.time()
-        stack: builtins.list[tuple[int, str, Iterator[os.DirEntry[str]]]] = []
+        # (descriptor or -1 once closed, its identity, its key prefix, what is left to visit)
+        stack: _Branch = []
         try:
-            stack.append((-1, prefix, iter(_scan(top))))
+            stack.append((os.dup(top), _identity(top), prefix, iter(_scan(top))))
             while stack:
-                fd, here, entries = stack[-1]
+                fd, _, here, entries = stack[-1]
                 entry = next(entries, None)
                 if entry is None:
-                    stack.pop()
-                    if fd >= 0:
-                        os.close(fd)
+                    _climb(stack)
                     continue
                 name = entry.name
                 if name.startswith(TEMP_PREFIX):
-                    _sweep_if_stale(fd if fd >= 0 else top, entry, now)
+                    _sweep_if_stale(fd, entry, now)
                     continue
                 if name.startswith(RESERVED_PREFIX) and not include_reserved:
                     continue
@@ -602,7 +669,7 @@ class LocalStore:
                     yield ObjectInfo(key, 0, foreign=True)
                     continue
                 if entry.is_dir(follow_symlinks=False):
-                    child = self._open_listed_dir(fd if fd >= 0 else top, name, key)
+                    child = self._open_listed_dir(fd, name, key)
                     if child is None:
                         yield ObjectInfo(key, 0, foreign=True)
                         continue
@@ -611,7 +678,7 @@ class LocalStore:
                     except BaseException:
                         os.close(child)
                         raise
-                    stack.append((child, key + "/", children))
+                    _descend(stack, (child, _identity(child), key + "/", children))
                 elif entry.is_file(follow_symlinks=False):
                     try:
                         st = entry.stat(follow_symlinks=False)
@@ -621,7 +688,7 @@ class LocalStore:
                 else:
                     yield ObjectInfo(key, 0, foreign=True)  # a symlink, pipe, device or socket
         finally:
-            for fd, _, _ in stack:
+            for fd, _, _, _ in stack:
                 if fd >= 0:
                     os.close(fd)
 
@@ -631,10 +698,7 @@ class LocalStore:
         except FileNotFoundError:
             return None
         except PermissionError:
-            raise StorageError(
-                "A folder in the workspace cannot be read (permission denied); fix its permissions, "
-                "then try again."
-            ) from None
+            raise _unreadable() from None
         except OSError as error:
             if error.errno in (errno.ELOOP, errno.ENOTDIR):
                 return None  # swapped for a symlink or a file since it was listed
@@ -647,14 +711,18 @@ class LocalStore:
         files: builtins.list[ObjectInfo] = []
         try:
             top = self._open_child(place.dir, place.name, create=False, key=place.name)
-        except ObjectNotFound:
-            raise
+        except PermissionError:
+            raise _unreadable() from None
         folders.append(top)
         try:
             pending = [(top, "/".join((*place.dir_parts, place.name)) + "/")]
             while pending:
                 fd, here = pending.pop()
-                for entry in _scan(fd):
+                try:
+                    found = _scan(fd)
+                except PermissionError:
+                    raise _unreadable() from None
+                for entry in found:
                     if entry.name.startswith(TEMP_PREFIX):
                         continue
                     key = here + entry.name
@@ -683,14 +751,8 @@ class LocalStore:
     def _link_record(self, folder: int, temp: str, record: str) -> None:
         """Give the new file a second name at ``record`` (same inode: stored once)."""
         *dirs, name = _split(record)
-        try:
-            with self._folder(dirs, create=True) as target:
-                _link_or_copy(folder, temp, target, name)
-        except (PathConflict, SymlinkRefused):
-            raise StorageError(
-                "The local memory folder's reserved area (.memspace) has a file or a symbolic link "
-                "where a folder should be; move it away, then try again."
-            ) from None
+        with _reserved_area(), self._folder(dirs, create=True) as target:
+            _link_or_copy(folder, temp, target, name)
 
     def _unlink_key(self, key: str) -> None:
         try:
@@ -714,12 +776,28 @@ class LocalStore:
                 return
             parts = parents
 
-    def _remove_if_empty(self, parent: int, name: str) -> bool:
+    def _remove_if_empty(self, parent: int, name: str, depth: int = 0) -> bool:
+        """Remove the folder ``parent/name`` if it holds nothing but empty folders (left by failed
+        writes, or by someone's ``mkdir -p``): they never make a name unusable."""
         try:
             os.rmdir(name, dir_fd=parent)
+            return True
+        except OSError as error:
+            if error.errno not in (errno.ENOTEMPTY, errno.EEXIST) or depth >= _EMPTY_TREE_DEPTH:
+                return False
+        try:
+            fd = os.open(name, _DIR_FLAGS, dir_fd=parent)
         except OSError:
             return False
-        return True
+        try:
+            for entry in _scan(fd):
+                if not entry.is_dir(follow_symlinks=False) or not self._remove_if_empty(
+                    fd, entry.name, depth + 1
+                ):
+                    return False
+        finally:
+            os.close(fd)
+        return self._remove_if_empty(parent, name, _EMPTY_TREE_DEPTH)
 
     def _remove_tree(self, parent: int, name: str) -> None:
         """``rm -r`` of ``parent/name`` through descriptors, iteratively, never following a symlink."""
@@ -791,6 +869,44 @@ def _link_or_copy(folder: int, temp: str, target: int, name: str) -> None:
             _write_file(target, name, data)
 
 
+_Branch = list[tuple[int, tuple[int, int], str, Iterator[os.DirEntry[str]]]]
+
+
+def _descend(stack: _Branch, child: tuple[int, tuple[int, int], str, Iterator[os.DirEntry[str]]]) -> None:
+    """Enter a folder; the folder ``_WALK_OPEN_FOLDERS`` levels up is closed (reopened on the way back)."""
+    stack.append(child)
+    if len(stack) > _WALK_OPEN_FOLDERS:
+        fd, *rest = stack[-_WALK_OPEN_FOLDERS - 1]
+        if fd >= 0:
+            os.close(fd)
+            stack[-_WALK_OPEN_FOLDERS - 1] = (-1, *rest)  # type: ignore[assignment]
+
+
+def _climb(stack: _Branch) -> None:
+    """Leave the deepest folder, reopening its parent as ``..`` if the parent was closed."""
+    fd = stack.pop()[0]
+    try:
+        if stack and stack[-1][0] < 0:
+            _, ident, here, entries = stack[-1]
+            stack[-1] = (_reopen_parent(fd, ident), ident, here, entries)
+    finally:
+        os.close(fd)
+
+
+def _identity(fd: int) -> tuple[int, int]:
+    st = os.fstat(fd)
+    return st.st_dev, st.st_ino
+
+
+def _reopen_parent(child: int, expected: tuple[int, int]) -> int:
+    """The folder above ``child``, which must still be the folder the walk came down from."""
+    fd = os.open("..", _DIR_FLAGS, dir_fd=child)
+    if _identity(fd) != expected:
+        os.close(fd)
+        raise StorageError("A folder was moved while the workspace was being listed; try again.")
+    return fd
+
+
 def _scan(fd: int) -> list[os.DirEntry[str]]:
     with os.scandir(fd) as entries:
         return list(entries)
@@ -847,6 +963,25 @@ def _make_dirs(path: Path) -> None:
     for folder in reversed(missing):
         with contextlib.suppress(FileExistsError):
             folder.mkdir(mode=0o700)
+
+
+def _unreadable() -> StorageError:
+    # A folder left out of a listing would make a clear or a sync delete what it never saw.
+    return StorageError(
+        "A folder in the workspace cannot be read (permission denied); fix its permissions, then try again."
+    )
+
+
+@contextlib.contextmanager
+def _reserved_area() -> Iterator[None]:
+    """A file or a symbolic link planted in the reserved area is refused by name, never followed."""
+    try:
+        yield
+    except (PathConflict, SymlinkRefused):
+        raise StorageError(
+            "The local memory folder's reserved area (.memspace) has a file or a symbolic link "
+            "where a folder should be; move it away, then try again."
+        ) from None
 
 
 def _split(key: str) -> list[str]:

@@ -22,7 +22,9 @@ have exactly one winner on those parts alone:
   file server-side, reads the copies' ETags with one listing, fences every
   source file with a zero-content stub under ``If-Match`` of its copy, then
   deletes the stubs in batches. Run again after a crash, it finds its journals
-  and finishes; another rename of the same folder is refused meanwhile.
+  and finishes; another rename of the same folder is refused meanwhile, and so is
+  a rename onto a destination another rename holds or that has other files in it
+  (a rename never merges two folders).
 * **Stubs never show.** Their body is fixed and is not UTF-8 (no text file can
   hold it), so listings recognise them by size and ETag and leave them out;
   reading one answers "not found" or "moved to ...".
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import functools
 import hashlib
 import logging
 import time
@@ -45,7 +48,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from memspace.paths import RESERVED_PREFIX
+from memspace.paths import RESERVED_PREFIX, is_valid_name
 from memspace.storage.base import (
     Blob,
     Busy,
@@ -155,7 +158,7 @@ class ObjectStore(ABC):
         for info in self._raw_list(prefix):
             if is_stub_listing(info) or (not include_reserved and _reserved_below(prefix, info.key)):
                 continue
-            yield ObjectInfo(info.key, info.size, info.etag)
+            yield ObjectInfo(info.key, info.size, info.etag, foreign=_foreign(prefix, info.key))
 
     # -- writing ---------------------------------------------------------------
 
@@ -266,11 +269,16 @@ class ObjectStore(ABC):
             self._raw_delete([key])
 
     def move_tree(self, source: str, destination: str, *, progress: TreeProgress | None = None) -> int:
-        self._claim_tree(source, destination)
+        resumed = self._claim_tree(source, destination)
         files = [info for info in self._raw_list(source) if not _reserved_below(source, info.key)]
         done = [info for info in files if is_stub_listing(info)]  # fenced by an interrupted run
         todo = [info for info in files if not is_stub_listing(info)]
         if not todo and not done:
+            if resumed:
+                # An earlier run moved everything and was stopped before it released its journals.
+                count = sum(1 for info in self._visible(destination))
+                self._release_tree(source, destination)
+                return count
             self._release_tree(source, destination)
             raise ObjectNotFound(source)
         total = len(todo) + len(done)
@@ -281,11 +289,7 @@ class ObjectStore(ABC):
             if not pending:
                 break
             self._copy_all(source, destination, pending)
-            copies = {
-                info.key[len(destination) :]: info.etag
-                for info in self._raw_list(destination)
-                if not _reserved_below(destination, info.key)
-            }
+            copies = {info.key[len(destination) :]: info.etag for info in self._visible(destination)}
             retry: builtins.list[str] = []
 
             def fence(rel: str, copies: dict[str, str] = copies) -> tuple[str, str]:
@@ -303,10 +307,19 @@ class ObjectStore(ABC):
             pending = retry
             for rel in retry:  # changed after we copied it: copy it again, over our copy
                 self._recopy(source + rel, destination + rel, copies.get(rel))
+        if pending:
+            # Still changing after every attempt: leave the journals, so running it again finishes.
+            raise Busy(source)
         stubs = [info.key for info in self._raw_list(source) if is_stub_listing(info)]
         self._raw_delete(stubs)
         self._release_tree(source, destination)
         return moved
+
+    def _visible(self, prefix: str) -> Iterator[RawInfo]:
+        """The objects below ``prefix`` that are files (no stubs, journals or records)."""
+        for info in self._raw_list(prefix):
+            if not is_stub_listing(info) and not _reserved_below(prefix, info.key):
+                yield info
 
     def _copy_all(self, source: str, destination: str, rels: builtins.list[str]) -> None:
         def copy(rel: str) -> None:
@@ -320,7 +333,12 @@ class ObjectStore(ABC):
         """Replace a copied source by a stub if it still holds what was copied ("moved"),
         else say whether to copy again ("retry") or forget it ("gone": deleted or moved away)."""
         if copied is None:
-            return "gone"
+            # No copy at the destination (a delete there removed it): copy again unless the
+            # source is gone too.
+            try:
+                return "gone" if STUB in self._raw_head(key).meta else "retry"
+            except ObjectNotFound:
+                return "gone"
         try:
             self._raw_put(key, STUB_BODY, mode=IfMatch(copied), meta={STUB: "moved", MOVED_TO: destination})
         except ObjectNotFound:
@@ -342,29 +360,52 @@ class ObjectStore(ABC):
             with contextlib.suppress(PreconditionFailed):
                 self._raw_put(destination, raw.data, mode=mode, meta=dict(raw.meta))
 
-    def _claim_tree(self, source: str, destination: str) -> None:
-        """Exactly one rename of a folder at a time, and never two folders onto one destination."""
-        for here, there, direction in ((source, destination, "to"), (destination, source, "from")):
-            body = f"{direction} {there}".encode()
-            try:
-                self._raw_put(here + JOURNAL, body, mode="create", meta={})
-            except PreconditionFailed:
-                current = self._raw_get(here + JOURNAL).data
-                if current == body:
-                    continue  # our own, from an interrupted run: finish it
-                other = current.decode(errors="replace").partition(" ")[2]
-                if direction == "from":
-                    self._raw_delete([source + JOURNAL])
-                    raise DestinationExists(destination) from None
-                raise MovedAway(source, other) from None
-        if any(True for info in self._raw_list(destination) if not _reserved_below(destination, info.key)):
-            # Files at the destination that an earlier run of this move did not copy?
-            sources = {info.key[len(source) :] for info in self._raw_list(source)}
-            for info in self._raw_list(destination):
-                rel = info.key[len(destination) :]
-                if not _reserved_below(destination, info.key) and rel not in sources:
-                    self._release_tree(source, destination)
-                    raise DestinationExists(destination)
+    def _claim_tree(self, source: str, destination: str) -> bool:
+        """Exactly one rename of a folder at a time, and never two folders onto one destination.
+
+        Each end gets a journal (``to <destination>`` in the source, ``from <source>`` in the
+        destination), created ``If-None-Match``. Return whether the destination's journal was
+        already ours: an earlier run of this same rename was interrupted after it could have
+        copied files, so what is at the destination is its work, and this run finishes it.
+        A fresh claim refuses a destination holding any file that is not an identical copy
+        (same name, same ETag) of a source file: that is another folder, and a rename never
+        overwrites it. (Identical copies are what a rename interrupted before journals
+        existed left behind; moving onto them changes nothing.)
+        """
+        try:
+            self._raw_put(source + JOURNAL, f"to {destination}".encode(), mode="create", meta={})
+        except PreconditionFailed:
+            direction, other = self._journal(source)
+            if (direction, other) != ("to", destination):
+                if direction == "to":
+                    raise MovedAway(source, other) from None
+                raise Busy(source) from None  # a rename into this folder is running
+        try:
+            self._raw_put(destination + JOURNAL, f"from {source}".encode(), mode="create", meta={})
+        except PreconditionFailed:
+            if self._journal(destination) == ("from", source):
+                return True
+            # Another rename writes into, or out of, the destination: nothing of ours is there.
+            self._raw_delete([source + JOURNAL])
+            raise DestinationExists(destination) from None
+        sources = {info.key[len(source) :]: _plain(info.etag) for info in self._visible(source)}
+        if not sources:
+            self._release_tree(source, destination)
+            raise ObjectNotFound(source)
+        for info in self._visible(destination):
+            if sources.get(info.key[len(destination) :]) != _plain(info.etag):
+                self._release_tree(source, destination)
+                raise DestinationExists(destination)
+        return False
+
+    def _journal(self, prefix: str) -> tuple[str, str]:
+        """``(direction, other end)`` of the folder rename journal in ``prefix`` (``("", "")``: none)."""
+        try:
+            body = self._raw_get(prefix + JOURNAL).data.decode(errors="replace")
+        except ObjectNotFound:
+            return "", ""
+        direction, _, other = body.partition(" ")
+        return direction, other
 
     def _release_tree(self, source: str, destination: str) -> None:
         self._raw_delete([source + JOURNAL, destination + JOURNAL])
@@ -376,7 +417,7 @@ class ObjectStore(ABC):
             if direction == "to":
                 raise MovedAway(prefix, other)
         infos = [
-            ObjectInfo(info.key, info.size, info.etag)
+            ObjectInfo(info.key, info.size, info.etag, foreign=_foreign(prefix, info.key))
             for info in self._raw_list(prefix)
             if not is_stub_listing(info) and not _reserved_below(prefix, info.key)
         ]
@@ -457,6 +498,19 @@ def new_request_id() -> str:
 
 def _write_ids(meta: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(meta.get(WRITE_IDS, "").split())
+
+
+def _foreign(prefix: str, key: str) -> bool:
+    """Whether a key below ``prefix`` has a name no path can have (another program wrote it: a control
+    character, not NFC, ...); memspace's own reserved names are not foreign."""
+    return not all(
+        _usable_name(part) or part.startswith(RESERVED_PREFIX) for part in key[len(prefix) :].split("/")
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _usable_name(name: str) -> bool:
+    return is_valid_name(name)  # keys share their folders' names: each is checked once
 
 
 def _reserved_below(prefix: str, key: str) -> bool:

@@ -9,7 +9,8 @@
 * A PUT that gets no HTTP answer has an unknown outcome: it is reported as
   :class:`OutcomeUnknown` and settled by the workspace on re-read.
 * Listing pages through every result, leaves out folder-marker objects
-  (``dir/``), and survives keys obstore cannot parse (a control character): those
+  (``dir/``; obstore lists them without the slash, so a zero-byte object with
+  nothing below it costs one HEAD to tell a marker from an empty file), and survives keys obstore cannot parse (a control character): those
   are listed through :mod:`memspace.storage.s3_signed` and reported as foreign.
 * Failures are told apart by their HTTP status and S3 error code, never by
   words in a message, and the advice fits the cause: a missing bucket, wrong
@@ -30,6 +31,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from memspace.errors import ConfigError, MissingDependencyError, StorageError
+from memspace.paths import RESERVED_PREFIX
 from memspace.storage.base import IfMatch, ObjectNotFound, OutcomeUnknown, PreconditionFailed, PutMode
 from memspace.storage.objects import ObjectStore, RawInfo, RawObject
 from memspace.storage.s3_signed import Credentials, SignedRequestError, SignedRequests
@@ -271,6 +273,8 @@ class S3Store(ObjectStore):
         folders: set[str] = set()
         try:
             for info in self._list_objects(prefix):
+                if info.key.endswith("/"):
+                    continue  # a folder marker, as listed without obstore
                 *parents, _ = info.key.split("/")
                 for depth in range(1, len(parents) + 1):
                     folders.add("/".join(parents[:depth]))
@@ -283,8 +287,22 @@ class S3Store(ObjectStore):
         except Exception as error:
             raise self._failure(error, "list") from None
         for key, info in markers.items():
-            if key not in folders:
+            if key not in folders and not self._is_folder_marker(key):
                 yield info
+
+    def _is_folder_marker(self, key: str) -> bool:
+        """Whether a zero-byte object with nothing below it is a ``dir/`` marker (a console's empty
+        folder) rather than an empty file: obstore lists both without the slash, but only the file
+        is found under the name it lists."""
+        if any(part.startswith(RESERVED_PREFIX) for part in key.split("/")) or not _parsable(key):
+            return False  # memspace's own empty records
+        try:
+            self._obstore.head(self._store, key)
+        except FileNotFoundError:
+            return True
+        except Exception as error:
+            raise self._failure(error, "list") from None
+        return False
 
     def _list_objects(self, prefix: str) -> Iterator[RawInfo]:
         exceptions = self._obstore.exceptions

@@ -222,11 +222,12 @@ class MemoryTools:
     def _view(self, args: dict[str, Any], progress: Progress | None) -> str:
         ws = self.workspace
         shown = ws.view(args["path"])
-        view_range = args.get("view_range")
+        view_range, column = args.get("view_range"), args.get("column")
         if isinstance(shown, TextFile):
-            return render_file(shown, view_range, ws.limits.max_view_chars)
-        if view_range is not None:
-            raise ArgumentError(f"view_range applies to files only; {shown.path} is a directory.")
+            return render_file(shown, view_range, ws.limits.max_view_chars, column=column)
+        for name, value in (("view_range", view_range), ("column", column)):
+            if value is not None:
+                raise ArgumentError(f"{name} applies to files only; {shown.path} is a directory.")
         return render_listing(shown)
 
     def _create_update(self, args: dict[str, Any], progress: Progress | None) -> str:

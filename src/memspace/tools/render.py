@@ -1,46 +1,17 @@
 """What a model reads back: numbered lines, pages, listings, edit snippets.
 
 Output is bounded (``max_view_chars``) and always says how to get the rest.
-
-Only what is shown is worked on: a file's lines are counted by counting newlines
-(never by splitting the whole text), the first line shown is found by counting
-newlines a block at a time, and only the slice of text that can fit in the
-output is split into lines and numbered. Viewing the first page of a large file
-therefore costs about what viewing a small one does.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from itertools import accumulate
-from typing import ClassVar
-
-from memspace.edits import line_count as _line_count
+from memspace.edits import split_lines
 from memspace.tools.arguments import ArgumentError
 from memspace.workspace import DirListing, EditOutcome, TextFile
 
-__all__ = ["human_size", "number_lines", "render_edit", "render_file", "render_listing"]
+__all__ = ["human_size", "render_edit", "render_file", "render_listing"]
 
 _SNIPPET_CONTEXT = 4
-_BLOCK = 4096  # characters counted at a time when looking for a line
-# Number prefixes ("%6d\t") of the first lines are made once and reused: numbering is
-# then a join, with no formatting per line. Later lines are formatted as needed.
-_PREFIX_CACHE_LINES = 16_384
-# Line counts of large texts are remembered by path and version: paging through a large
-# file (or viewing it again) counts its lines once. Counting costs about 0.5 ms a MiB.
-_COUNT_CACHE_FROM = 64 * 1024  # characters; below this, counting is cheaper than remembering
-_COUNT_CACHE_SIZE = 256
-
-
-class _Counts:
-    # Replaced whole when full (never trimmed while another thread may read it).
-    table: ClassVar[dict[tuple[str, str, int, bool], int]] = {}
-
-
-class _Prefixes:
-    # The table is replaced whole, never changed in place: a thread reading it meanwhile
-    # keeps a consistent one.
-    table: tuple[str, ...] = ()
 
 
 def human_size(size: int) -> str:
@@ -52,90 +23,43 @@ def human_size(size: int) -> str:
     raise AssertionError("unreachable")
 
 
-def _file_lines(file: TextFile) -> int:
-    """Lines in ``file``, remembered by path and version for large texts."""
-    if len(file.text) < _COUNT_CACHE_FROM:
-        return _line_count(file.text)
-    key = (str(file.path), file.version, len(file.text), file.whole)
-    table = _Counts.table
-    total = table.get(key)
-    if total is None:
-        total = _line_count(file.text)
-        if len(table) >= _COUNT_CACHE_SIZE:
-            table = _Counts.table = {}
-        table[key] = total
-    return total
+def number_lines(
+    lines: list[str], first: int, max_chars: int, *, column: int = 1
+) -> tuple[list[str], int, int]:
+    """Numbered lines (``%6d\\t``) starting at ``first`` that fit in ``max_chars``.
 
-
-def _line_start(text: str, line: int) -> int:
-    """Index in ``text`` where the 1-based ``line`` begins (``line`` must exist)."""
-    pos, wanted, size = 0, line - 1, len(text)
-    while wanted:
-        end = min(size, pos + _BLOCK)
-        found = text.count("\n", pos, end)
-        if found >= wanted or end == size:
-            break
-        wanted -= found
-        pos = end
-    for _ in range(wanted):
-        pos = text.index("\n", pos) + 1
-    return pos
-
-
-def _number_prefixes(first: int, count: int) -> tuple[str, ...] | list[str]:
-    last = first + count
-    if last > _PREFIX_CACHE_LINES:
-        return [f"{n:6d}\t" for n in range(first, last)]
-    table = _Prefixes.table
-    if len(table) < last:
-        size = min(_PREFIX_CACHE_LINES, max(last, 2 * len(table), 1024))
-        table = _Prefixes.table = tuple(f"{n:6d}\t" for n in range(size))
-    return table[first:last]
-
-
-def number_lines(text: str, first: int, last: int, max_chars: int) -> tuple[str, int]:
-    """Lines ``first``..``last`` of ``text`` (1-based, existing), numbered ``%6d\\t``, within ``max_chars``.
-
-    Returns the rendered lines and the number of the last line shown. Lines are shown
-    whole until the next would not fit; a first line longer than the budget is cut, with
-    a note saying so. Only the ``max_chars`` characters of text from line ``first`` on
-    are looked at: no line beyond them could fit.
+    The first line is shown from its character ``column`` (1-based). Returns the
+    rendered lines, the number of the last line shown, and, when that line was too
+    long to fit and was cut, the column where its unshown rest starts (else 0).
     """
-    start = _line_start(text, first)
-    end = min(len(text), start + max_chars)
-    wanted = last - first + 1
-    pieces = text[start:end].split("\n", wanted)
-    if len(pieces) > wanted:
-        lines = pieces[:wanted]
-    elif end == len(text):
-        lines = (
-            pieces if pieces[-1] else pieces[:-1]
-        )  # the text's last line, or the "" after its final newline
-    else:
-        lines = pieces[:-1]  # the last piece is cut short by ``end``: it cannot fit
-    if not lines:
-        # The first line alone is longer than the budget: show its beginning.
-        stop = text.find("\n", start)
-        length = (len(text) if stop == -1 else stop) - start
-        shown = f"{first:6d}\t{text[start : start + max_chars]}"[:max_chars]
-        return shown + f" [... line {first} is {length:,} characters; the rest is not shown]", first
-    prefixes = _number_prefixes(first, len(lines))
-    # Each line costs its prefix, its text and a newline; keep those that fit (at least one).
-    numbered = [prefix + line for prefix, line in zip(prefixes, lines, strict=True)]
-    fits = len(numbered)
-    if sum(map(len, numbered)) + fits > max_chars:
-        totals = [used + n for n, used in enumerate(accumulate(map(len, numbered)), 1)]
-        fits = max(1, bisect_right(totals, max_chars))
-    body = "\n".join(numbered[:fits])
-    if fits == 1 and len(body) > max_chars:
-        body = (
-            body[:max_chars] + f" [... line {first} is {len(lines[0]):,} characters; the rest is not shown]"
-        )
-    return body, first + fits - 1
+    out: list[str] = []
+    used = 0
+    last = first - 1
+    cut = 0
+    for offset, line in enumerate(lines):
+        number = first + offset
+        start = column if offset == 0 else 1
+        rendered = f"{number:6d}\t{line[start - 1 :]}"
+        if out and used + len(rendered) + 1 > max_chars:
+            break
+        if len(rendered) > max_chars:
+            prefix = len(rendered) - (len(line) - start + 1)
+            fits = max(1, max_chars - prefix)
+            rendered = rendered[: prefix + fits]
+            cut = start + fits
+        out.append(rendered)
+        used += len(rendered) + 1
+        last = number
+        if cut:
+            break
+    return out, last, cut
 
 
-def render_file(file: TextFile, view_range: list[int] | None, max_chars: int) -> str:
-    total = _file_lines(file)
+def render_file(
+    file: TextFile, view_range: list[int] | None, max_chars: int, *, column: int | None = None
+) -> str:
+    lines = split_lines(file.text)
+    total = len(lines)
     if total == 0:
         return f"{file.path} is empty."
     start, end = 1, total
@@ -153,15 +77,39 @@ def render_file(file: TextFile, view_range: list[int] | None, max_chars: int) ->
                 f"view_range end {end} is out of range: it must be between {start} and {total} "
                 "(the last line), or -1 for the end of the file."
             )
-    body, last = number_lines(file.text, start, end, max_chars)
-    whole = start == 1 and last == total
+    column = column or 1
+    width = len(lines[start - 1])
+    if not 1 <= column <= max(width, 1):
+        raise ArgumentError(
+            f"column {column} is out of range: line {start} of {file.path} has {width:,} characters, "
+            f"so column must be between 1 and {max(width, 1)}."
+        )
+    shown, last, cut = number_lines(lines[start - 1 : end], start, max_chars, column=column)
+    whole = start == 1 and last == total and column == 1 and not cut
     count = f"{total} line{'s' if total != 1 else ''}"
-    header = f"{file.path} ({count}):" if whole else f"{file.path} (lines {start}-{last} of {count}):"
-    if last < end:
+    where = f"from character {column:,} of line {start}, " if column > 1 else ""
+    header = f"{file.path} ({count}):" if whole else f"{file.path} ({where}lines {start}-{last} of {count}):"
+    if not file.whole:
+        header = (
+            f"{file.path} is {human_size(file.size)}, over the file size limit: only its first "
+            f"{human_size(len(file.text.encode('utf-8')))} can be viewed ({where}lines {start}-{last} "
+            f"of the {count} in it):"
+        )
+    body = "\n".join(shown)
+    to_end = end if end < total else -1
+    if cut:
+        body += (  # only the first line shown can be cut: a later one too long ends the page before it
+            f"\n[Line {last} is {len(lines[last - 1]):,} characters, too long for one view; this shows "
+            f"characters {column:,}-{cut - 1:,}. To read on, call memory_view with path "
+            f'"{file.path}", view_range [{last}, {to_end}] and column {cut}.]'
+        )
+    elif last < end:
         body += (
             f"\n[Output limited to {max_chars:,} characters. To see more, call memory_view with "
-            f'path "{file.path}" and view_range [{last + 1}, {end if end < total else -1}].]'
+            f'path "{file.path}" and view_range [{last + 1}, {to_end}].]'
         )
+    elif not file.whole and last == total:
+        body += "\n[The rest of the file is beyond the file size limit and cannot be viewed.]"
     return f"{header}\n{body}"
 
 
@@ -170,6 +118,8 @@ def render_listing(listing: DirListing) -> str:
     folders = len(listing.entries) - files
     where = "The workspace root /" if listing.path.is_root else f"Directory {listing.path}"
     if not listing.entries:
+        if listing.foreign:
+            return f"{where} has nothing that can be shown.\n{_foreign_note(listing.foreign)}"
         return f"{where} is empty."
     lines = [
         f"{where}: {files} file{'s' if files != 1 else ''}, {folders} folder"
@@ -180,18 +130,32 @@ def render_listing(listing: DirListing) -> str:
         lines.append(f"{human_size(entry.size or 0):>7}  {entry.path}{suffix}")
     if listing.omitted:
         lines.append(f"[{listing.omitted:,} more entries not shown; view a subfolder to see them.]")
+    if listing.foreign:
+        lines.append(_foreign_note(listing.foreign))
     return "\n".join(lines)
+
+
+def _foreign_note(count: int) -> str:
+    return (
+        f"[{count:,} {'entry' if count == 1 else 'entries'} here cannot be shown: symbolic links, pipes "
+        "or devices, or names that are not valid paths (not UTF-8, not NFC, or with control "
+        "characters). Another program put them there; these tools cannot open them.]"
+    )
 
 
 def render_edit(summary: str, outcome: EditOutcome, max_chars: int) -> str:
     """A one-line summary and the edited region with some context, numbered."""
-    total = _line_count(outcome.text)
-    if not total:
+    lines = split_lines(outcome.text)
+    if not lines:
         return f"{summary} The file is now empty."
     first = max(1, outcome.first_line - _SNIPPET_CONTEXT)
-    last = min(total, outcome.last_line + _SNIPPET_CONTEXT)
-    body, shown_last = number_lines(outcome.text, first, last, max_chars)
+    last = min(len(lines), outcome.last_line + _SNIPPET_CONTEXT)
+    shown, shown_last, cut = number_lines(lines[first - 1 : last], first, max_chars)
+    if cut:
+        shown[-1] += (
+            f" [... line {shown_last} is {len(lines[shown_last - 1]):,} characters; the rest is not shown]"
+        )
     more = ""
     if shown_last < last:
         more = f"\n[Snippet limited to {max_chars:,} characters; view the file for the rest.]"
-    return f"{summary} Lines {first}-{shown_last} of {total} now read:\n" + body + more
+    return f"{summary} Lines {first}-{shown_last} of {len(lines)} now read:\n" + "\n".join(shown) + more

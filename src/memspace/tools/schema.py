@@ -14,7 +14,7 @@ error the model can act on.
 
 >>> spec = TOOLS[0]
 >>> spec.input_schema()["required"], spec.input_schema(strict=True)["required"]
-(['path'], ['path', 'view_range'])
+(['path'], ['path', 'view_range', 'column'])
 """
 
 from __future__ import annotations
@@ -128,6 +128,13 @@ TOOLS: tuple[ToolSpec, ...] = (
                 "line_range",
                 "Optional [start, end] line numbers to show for a file (1-based, inclusive; "
                 "end -1 means the last line).",
+                required=False,
+            ),
+            Param(
+                "column",
+                "integer",
+                "Optional: show the first line of view_range from this character (1-based), to read on "
+                "in a line too long for one view; the view says which column to ask for.",
                 required=False,
             ),
         ),
@@ -292,7 +299,10 @@ TOOLS: tuple[ToolSpec, ...] = (
                 required=False,
             ),
         ),
+        # restore replaces a file's content (the replaced version stays in the history, as it
+        # does after any write); restore without a version, run again, goes back the other way.
         writes=True,
+        destructive=True,
     ),
 )
 
@@ -315,7 +325,7 @@ def definitions(
 
     >>> openai = definitions(TOOLS, "openai")[0]["function"]
     >>> openai["strict"], openai["parameters"]["required"]
-    (True, ['path', 'view_range'])
+    (True, ['path', 'view_range', 'column'])
     >>> definitions(TOOLS, "responses")[0]["name"]
     'memory_view'
     """
