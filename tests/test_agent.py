@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -581,6 +582,81 @@ def test_unreachable_provider_is_a_model_provider_error(agent_backend: Backend) 
     assert caught.value.status_code is None
 
 
+@pytest.mark.parametrize(
+    ("config", "setting"),
+    [
+        (openai_config, "fix model_config['api_key']"),
+        (anthropic_config, "fix ANTHROPIC_API_KEY or model_config"),
+    ],
+    ids=["openai", "anthropic"],
+)
+def test_provider_401_says_fix_the_api_key_not_retry(
+    server: ModelServer, config: Callable[[ModelServer], dict[str, object]], setting: str
+) -> None:
+    server.script(http_error(401, "Incorrect API key provided"))
+    agent = make_agent(server, None, model_config=config(server))
+
+    with pytest.raises(ModelProviderError) as caught:
+        run(agent)
+
+    message = str(caught.value)
+    assert caught.value.status_code == 401
+    assert "refused the API key" in message and setting in message
+    assert "later" not in message and "status" not in message.partition("HTTP 401")[2]
+    assert API_KEY not in message
+    assert len(server.requests) == 1  # a refused key is not retried
+
+
+@pytest.mark.parametrize(
+    ("status", "advice"),
+    [(404, "does not know model 'gpt-4o'"), (429, "quota"), (503, "retry later")],
+)
+def test_provider_errors_get_the_advice_of_their_cause(server: ModelServer, status: int, advice: str) -> None:
+    server.script(*[http_error(status)] * 3)
+    agent = make_agent(server, None, model_config=openai_config(server, max_retries=0))
+
+    with pytest.raises(ModelProviderError) as caught:
+        run(agent)
+
+    assert advice in str(caught.value)
+    assert ("API key" in str(caught.value)) is False
+    server.reset()
+
+
+@pytest.mark.parametrize(
+    ("change", "advice", "wrong"),
+    [
+        ({"AWS_S3_BUCKET": "no-such-bucket"}, "the S3 bucket does not exist; create it", "no-such-bucket"),
+        ({"AWS_SECRET_ACCESS_KEY": "wrong-secret"}, "S3 refused the credentials", "wrong-secret"),
+    ],
+    ids=["missing bucket", "wrong credentials"],
+)
+def test_storage_failures_reach_the_model_with_advice_that_fits_the_cause(
+    server: ModelServer,
+    seaweed: SeaweedServer,
+    monkeypatch: pytest.MonkeyPatch,
+    change: dict[str, str],
+    advice: str,
+    wrong: str,
+) -> None:
+    for name, value in (s3_environ(seaweed) | change).items():
+        monkeypatch.setenv(name, value)
+    server.script(tool_call("memory_view", {"path": "/"}), text("The memory storage is not usable."))
+    agent = make_agent(server, Backend("s3", config={"memory_tool_prefix": unique_prefix()}))
+
+    result = run(agent)
+
+    seen = server.requests[-1].tool_results()[0].content
+    assert advice in seen
+    if "credentials" in advice:
+        assert "fix AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY" in seen
+    for vague in ("later", "operator", "try again"):
+        assert vague not in seen
+    assert wrong not in seen and "127.0.0.1" not in seen
+    assert [(c.name, c.is_error) for c in result.tool_calls] == [("memory_view", True)]
+    assert advice in result.tool_calls[0].result_text
+
+
 # --- providers and configuration -----------------------------------------------------------
 
 
@@ -695,6 +771,13 @@ def test_run_sync_runs_twice_and_refuses_a_running_loop(server: ModelServer, age
         asyncio.run(inside_a_loop())
     agent.close()
     server.reset()
+
+
+def test_the_docs_name_every_backend_the_agent_tests_run_on() -> None:
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "agent.md").read_text()
+    sentence = " ".join(doc[doc.index("runs each test on every entry of `AGENT_BACKENDS`") :].split())
+    sentence = sentence[: sentence.index(";")]
+    assert re.findall(r"`(\w+)`", sentence.partition(":")[2]) == sorted(AGENT_BACKENDS)
 
 
 def test_the_agents_writes_are_recorded_under_its_name_unless_an_actor_is_set(

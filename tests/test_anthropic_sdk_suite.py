@@ -92,8 +92,8 @@ def async_local_filesystem_tool(tmp_path: Path) -> Iterator[AsyncMemspaceMemoryT
 NOT_APPLICABLE = {
     "test_mkdir_parents_not_world_writable_under_permissive_umask": (
         "builds the SDK's BetaLocalFilesystemMemoryTool directly, so it tests the SDK, not the "
-        "adapter; memspace's LocalStore creates folders 0o700 and files 0o600 under any umask, "
-        "as the SDK's tool does (tested in memspace's own local-store tests)"
+        "adapter (memspace's LocalStore, like the SDK, creates folders 0o700 and files 0o600 "
+        "whatever the umask: tests/test_local_leftovers.py)"
     ),
 }
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,7 +19,6 @@ from memspace.errors import ConfigError, MissingDependencyError
 from memspace.storage.s3 import S3Store, r2_endpoint
 
 from .conftest import ACCESS_KEY, BUCKET, SECRET_KEY, s3_environ, unique_prefix
-from .support.background import free_port
 from .support.faultproxy import FaultProxy
 from .support.history_checks import assert_history_is_every_append
 from .support.seaweed import SeaweedServer
@@ -251,11 +254,66 @@ def test_wrong_credentials_are_a_clear_error(
     assert "wrong-" not in caplog.text
 
 
+@pytest.fixture
+def closed_port_with_403() -> Iterator[int]:
+    """A port whose number contains 403, bound but not listening: every connection is refused,
+    deterministically, for as long as the test holds it."""
+    for port in [40357, *range(40300, 40400), *range(14030, 14040), *range(24030, 24040)]:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            sock.close()
+            continue
+        try:
+            yield port
+        finally:
+            sock.close()
+        return
+    pytest.fail("no port containing 403 is free on 127.0.0.1")
+
+
 def test_unreachable_endpoint_is_a_clear_error(
-    seaweed: SeaweedServer, caplog: pytest.LogCaptureFixture
+    seaweed: SeaweedServer, caplog: pytest.LogCaptureFixture, closed_port_with_403: int
 ) -> None:
-    env = s3_environ(seaweed) | {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}"}
-    assert "could not be reached" in _failing_call(env, caplog)
+    """Classified by the kind of failure (no answer), never by digits in the URL."""
+    env = s3_environ(seaweed) | {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{closed_port_with_403}"}
+    text = _failing_call(env, caplog)
+    assert "could not be reached" in text
+    assert "credentials" not in text and "denied" not in text and "403" not in text
+
+
+def test_only_the_bucket_set_names_the_credential_variables_and_contacts_nothing(tmp_path: Path) -> None:
+    """No keys and no profile: a clear error before any request, not a trip to the EC2 metadata
+    endpoint (pointed here at a listener that counts connections)."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.settimeout(0.0)
+    endpoint = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEMORY_TOOL_", "AWS_", "R2_"))}
+    env |= {
+        "AWS_S3_BUCKET": "my-bucket",
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_METADATA_ENDPOINT": endpoint,
+        "AWS_EC2_METADATA_SERVICE_ENDPOINT": endpoint,
+        "HOME": str(tmp_path),  # no ~/.aws of the developer's
+    }
+    with listener:
+        proc = subprocess.run(
+            [sys.executable, "-m", "memspace", "--backend", "s3", "view", "/"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+        with pytest.raises(BlockingIOError):
+            listener.accept()  # nobody connected
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith("error: No S3 credentials were found")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
+        assert name in proc.stderr
 
 
 # -- faults: throttling, 5xx, lost responses; request counts ------------------------------

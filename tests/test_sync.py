@@ -73,3 +73,40 @@ def test_cli_sync_local_to_s3(tmp_path: Path, seaweed: SeaweedServer) -> None:
     assert run("--delete").stdout.startswith("0 copied, 1 updated, 29 unchanged, 1 deleted")
     assert prod.workspace.read("/notes/n07.md").text == "note 7\nmore"
     assert not prod.workspace.exists("/prod-only.md")
+
+
+@pytest.mark.parametrize(
+    ("change", "cause"),
+    [
+        ({"AWS_S3_BUCKET": "no-such-bucket"}, "the S3 bucket does not exist; create it"),
+        ({"AWS_SECRET_ACCESS_KEY": "wrong-secret"}, "S3 refused the credentials"),
+    ],
+    ids=["missing bucket", "wrong credentials"],
+)
+def test_cli_sync_from_an_unreadable_source_is_one_error_line(
+    tmp_path: Path, seaweed: SeaweedServer, change: dict[str, str], cause: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEMORY_TOOL_", "AWS_", "R2_"))}
+    env |= s3_environ(seaweed) | change | {"MEMORY_TOOL_PREFIX": unique_prefix()}
+    target = tmp_path / "dst"
+
+    def run(*options: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "memspace", *options, "sync", "s3", f"local:{target}", "--delete"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+
+    quiet = run()
+    assert quiet.returncode == 1 and quiet.stdout == ""
+    assert quiet.stderr.startswith("error: cannot read the source: ") and cause in quiet.stderr
+    assert quiet.stderr.count("\n") == 1, quiet.stderr  # no WARNING lines, no traceback
+    assert "no-such-bucket" not in quiet.stderr and "127.0.0.1" not in quiet.stderr
+    assert not target.exists()
+    verbose = run("--verbose")
+    assert verbose.returncode == 1 and "Traceback" not in verbose.stderr
+    assert "WARNING memspace.storage.s3" in verbose.stderr  # the detail, for the operator
+    assert "wrong-secret" not in verbose.stderr and seaweed.secret_key not in verbose.stderr

@@ -190,6 +190,7 @@ class Agent:
         self._system_instruction = system_instruction
         self._max_steps = _max_steps(config)
         model, settings, self._secret = _build_model(model_config)
+        self._key_setting = _key_setting(model_config)
         self._memory_tools = _memory_tools(config, actor=name)  # last: it opens the store
 
         all_toolsets: list[AbstractToolset[None]] = []
@@ -253,7 +254,7 @@ class Agent:
         except ModelAPIError as error:
             status = error.status_code if isinstance(error, ModelHTTPError) else None
             raise ModelProviderError(
-                self._redact(_provider_message(error, status)),
+                self._redact(_provider_message(error, status, self._key_setting)),
                 status_code=status,
                 partial=_partial(run),
             ) from error
@@ -446,18 +447,45 @@ def _optional_str(config: Mapping[str, object], key: str) -> str | None:
 # --- turning a pydantic-ai run into an AgentResult -----------------------------------------
 
 
-def _provider_message(error: Exception, status: int | None) -> str:
+def _key_setting(model_config: Mapping[str, object] | Model) -> str:
+    """Where the API key of this model comes from, for advice on a refused key."""
+    if not isinstance(model_config, Mapping):
+        return "the API key of the model you passed"
+    if model_config.get("base_url") is not None and str(model_config.get("provider")).lower() == "openai":
+        return "model_config['api_key']"  # an OpenAI-compatible server never gets the environment's key
+    env = (
+        "ANTHROPIC_API_KEY" if str(model_config.get("provider")).lower() == "anthropic" else "OPENAI_API_KEY"
+    )
+    return f"{env} or model_config['api_key']"
+
+
+def _provider_message(error: Exception, status: int | None, key_setting: str) -> str:
+    """What failed, and the advice that fits the cause: a refused key is fixed, not retried."""
     from pydantic_ai.exceptions import ModelAPIError, ModelHTTPError
 
     model = error.model_name if isinstance(error, ModelAPIError) else "?"
-    if isinstance(error, ModelHTTPError):
-        body = error.body if isinstance(error.body, str) else json.dumps(error.body, default=str)
-        detail = f"HTTP {status}: {body[:300]}" if body else f"HTTP {status}"
+    if not isinstance(error, ModelHTTPError):
         return (
-            f"The model provider failed for model {model!r} ({detail}) after the client's retries; "
-            "the run stopped. Check the provider's status and retry later."
+            f"The model provider could not be reached for model {model!r}: {error}. Check base_url "
+            "and the network."
         )
-    return f"The model provider could not be reached for model {model!r}: {error}"
+    body = error.body if isinstance(error.body, str) else json.dumps(error.body, default=str)
+    detail = f"HTTP {status}: {body[:300]}" if body else f"HTTP {status}"
+    if status == 401:
+        advice = f"the provider refused the API key; fix {key_setting}"
+    elif status == 403:
+        advice = (
+            f"the API key is not allowed to use model {model!r}; check the key's permissions and the model"
+        )
+    elif status == 404:
+        advice = f"the provider does not know model {model!r}; check model_config['model'] (and base_url)"
+    elif status == 429:
+        advice = "the provider is limiting requests or the quota is used up; check the quota, or retry later"
+    elif status is not None and status >= 500:
+        advice = "the provider is failing; check its status and retry later"
+    else:
+        advice = "the provider refused the request; check model_config (the model and its settings)"
+    return f"The model provider failed for model {model!r} ({detail}); the run stopped: {advice}."
 
 
 def _partial(run: Any) -> AgentResult:

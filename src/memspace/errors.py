@@ -25,10 +25,12 @@ Anthropic memory tool adapter.
     │   ├── NoMatchError         the text to replace does not occur
     │   ├── MultipleMatchesError the text to replace occurs more than once
     │   └── LineOutOfRangeError  an insert line outside [0, line count]
+    ├── LineRangeError           lines asked to be shown are outside the file
     ├── ConflictError            the file kept changing under us; try again
     ├── RenameInProgressError    the file or folder is being renamed (or an interrupted rename waits)
     ├── ReadOnlyError            the workspace is read-only
     ├── ConfigError              settings are missing or invalid
+    │   └── EmptySourceError     a mirroring sync from a source with no files (it would empty the target)
     ├── MissingDependencyError   an optional extra is not installed
     └── StorageError             the backend failed (unreachable, auth, missing bucket, ...)
 
@@ -46,12 +48,14 @@ __all__ = [
     "ConflictError",
     "EditError",
     "EmptySearchError",
+    "EmptySourceError",
     "InvalidPathError",
     "InvalidPatternError",
     "InvalidTextError",
     "IsADirectoryError",
     "LimitExceededError",
     "LineOutOfRangeError",
+    "LineRangeError",
     "MemspaceError",
     "MissingDependencyError",
     "MultipleMatchesError",
@@ -175,6 +179,21 @@ class LineOutOfRangeError(EditError):
         self.line_count = line_count
 
 
+class LineRangeError(MemspaceError):
+    """Lines ``start`` to ``end`` (``-1``: the last) of ``path`` were asked for; it has ``line_count``.
+
+    ``bound`` says which end is wrong: ``"start"`` or ``"end"``.
+    """
+
+    def __init__(self, message: str, *, path: str, start: int, end: int, line_count: int, bound: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.start = start
+        self.end = end
+        self.line_count = line_count
+        self.bound = bound
+
+
 class ConflictError(MemspaceError):
     pass
 
@@ -193,6 +212,14 @@ class ReadOnlyError(MemspaceError):
 
 class ConfigError(MemspaceError):
     pass
+
+
+class EmptySourceError(ConfigError):
+    """Mirroring a source with no files would delete all ``target_files`` files at the target."""
+
+    def __init__(self, message: str, *, target_files: int) -> None:
+        super().__init__(message)
+        self.target_files = target_files
 
 
 class MissingDependencyError(MemspaceError):

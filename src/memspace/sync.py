@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from memspace.errors import ConfigError, MemspaceError
+from memspace.errors import EmptySourceError, MemspaceError
 from memspace.paths import parse
 from memspace.workspace import Workspace
 
@@ -66,9 +66,10 @@ def sync(
     dst = {str(entry.path): entry for entry in target.walk("/")}
     extra = sorted(set(dst) - set(src))
     if delete and extra and not src and not allow_empty_source:
-        raise ConfigError(
+        raise EmptySourceError(
             f"The source has no files, so mirroring it would delete all {len(extra)} files at the "
-            "destination; check the source, or allow an empty source explicitly."
+            "destination; check the source, or allow an empty source explicitly.",
+            target_files=len(extra),
         )
     report = SyncReport()
 

@@ -314,7 +314,10 @@ def _make_handler(state: _State) -> type[BaseHTTPRequestHandler]:
                 self._send_error(api, entry, should_retry=False)
                 return
             if isinstance(entry, HttpError):
-                self._send_error(api, entry)
+                # As the real APIs do: a refused key or a bad request is not worth retrying.
+                self._send_error(
+                    api, entry, should_retry=entry.status >= 500 or entry.status in (408, 409, 429)
+                )
                 return
             model = str(body.get("model", "scripted-model"))
             stream = bool(body.get("stream", False))

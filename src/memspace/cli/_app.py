@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 from typer.exceptions import TyperException
 
+from memspace.cli.wording import cli_message
 from memspace.config import BACKEND_NAMES
 from memspace.errors import MemspaceError
 
@@ -43,6 +44,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+
+def env_hint(variable: str) -> str:
+    """``[env: NAME]`` for an option's help, joined by a no-break space: wrapping never splits it."""
+    return f"[env:\u00a0{variable}]"
 
 
 @dataclass
@@ -68,21 +74,23 @@ def _options(
         str | None,
         typer.Option(
             help=f"Storage backend: {', '.join(BACKEND_NAMES)}. 'memory' keeps files in this "
-            "process only: they are gone when the command ends. [env: MEMORY_TOOL_BACKEND]",
+            "process only and forgets everything when the command ends. " + env_hint("MEMORY_TOOL_BACKEND"),
             show_default=False,
         ),
     ] = None,
     local_dir: Annotated[
         Path | None,
-        typer.Option(help="Folder of the local backend. [env: MEMORY_TOOL_LOCAL_DIR]", show_default=False),
+        typer.Option(
+            help="Folder of the local backend. " + env_hint("MEMORY_TOOL_LOCAL_DIR"), show_default=False
+        ),
     ] = None,
     namespace: Annotated[
         str | None,
-        typer.Option(help="Workspace namespace. [env: MEMORY_TOOL_NAMESPACE]", show_default=False),
+        typer.Option(help="Workspace namespace. " + env_hint("MEMORY_TOOL_NAMESPACE"), show_default=False),
     ] = None,
     prefix: Annotated[
         str | None,
-        typer.Option(help="Key prefix in the bucket. [env: MEMORY_TOOL_PREFIX]", show_default=False),
+        typer.Option(help="Key prefix in the bucket. " + env_hint("MEMORY_TOOL_PREFIX"), show_default=False),
     ] = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show log messages and details of failures.")
@@ -131,7 +139,7 @@ def open_tools(ctx: typer.Context, **extra: object) -> MemoryTools:
     try:
         return MemoryTools.from_config(with_actor({**options(ctx).config, **extra}, os.environ))
     except MemspaceError as error:
-        fail(str(error))
+        fail(error)
 
 
 def with_actor(config: dict[str, object], environ: Mapping[str, str]) -> dict[str, object]:
@@ -151,9 +159,13 @@ def os_user() -> str:
         return f"uid {os.getuid()}"
 
 
-def fail(message: str, *, code: int = 1) -> NoReturn:
-    """Print ``error: message`` as one line on stderr and exit."""
-    _print_error(message)
+def fail(message: str | MemspaceError, *, command: str = "", code: int = 1) -> NoReturn:
+    """Print ``error: message`` as one line on stderr and exit.
+
+    An error is worded for the command line (:mod:`memspace.cli.wording`); ``command`` is the
+    command that failed, where the advice depends on it.
+    """
+    _print_error(cli_message(message, command) if isinstance(message, MemspaceError) else message)
     raise typer.Exit(code)
 
 
@@ -191,8 +203,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if type(error).__name__ == "NoArgsIsHelpError" and context is not None:
             typer.echo(context.get_help())
         else:
-            command = context.command_path.partition(" ")[2] if context is not None else ""
-            where = f"; see 'memspace {command} --help'".replace("  ", " ") if context is not None else ""
+            where = f"; see '{context.command_path} --help'" if context is not None else ""
             _print_error(f"{error.format_message().rstrip('.')}{where}")
         code = error.exit_code
     except (typer.Abort, KeyboardInterrupt):
@@ -200,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         _print_error("interrupted")
         code = 130
     except MemspaceError as error:
-        _print_error(str(error))
+        _print_error(cli_message(error))
         code = 1
     except Exception as error:
         log.debug("memspace: traceback of the unexpected failure", exc_info=True)

@@ -10,8 +10,8 @@ import typer
 
 from memspace.cli._app import app, console, fail, open_tools, options
 from memspace.errors import MemspaceError
-from memspace.tools import ToolResult
-from memspace.tools.render import human_size
+from memspace.tools import MemoryTools, ToolResult
+from memspace.tools.render import human_size, render_file
 from memspace.workspace import DirListing
 
 if TYPE_CHECKING:
@@ -22,19 +22,38 @@ if TYPE_CHECKING:
 
 def _run(ctx: typer.Context, name: str, args: dict[str, Any]) -> None:
     with open_tools(ctx) as tools:
-        _emit(tools.call(name, args))
+        _emit(tools.call(name, args), ctx.command.name or "")
 
 
-def _emit(result: ToolResult) -> None:
+def _emit(result: ToolResult, command: str) -> None:
     if result.is_error:
-        fail(result.text)
-    typer.echo(result.text)  # plain: tabs and all, as the model sees it
+        fail(result.error if result.error is not None else result.text, command=command)
+    typer.echo(result.text)  # plain: tabs and all
 
 
 def _text_argument(text: str | None) -> str:
-    if text is None or text == "-":
-        return sys.stdin.read()
-    return text
+    """TEXT as given, or stdin when it is left out or '-'; either must be UTF-8 text."""
+    if text is not None and text != "-":
+        if not _is_text(text):  # argv bytes that are not UTF-8 arrive as lone surrogates
+            fail("TEXT is not UTF-8 text; memspace files hold text only.")
+        return text
+    if sys.stdin.isatty():
+        # Otherwise a forgotten argument looks like a hang.
+        sys.stderr.write("Reading the text from stdin; end it with Ctrl-D (or pass TEXT).\n")
+        sys.stderr.flush()
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        fail("This is not UTF-8 text (read from stdin); memspace files hold text only.")
+
+
+def _is_text(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @app.command()
@@ -50,24 +69,25 @@ def view(
     ] = None,
 ) -> None:
     """Show a folder as a tree, or a file with line numbers."""
-    args: dict[str, Any] = {"path": path}
-    if column is not None:
-        args["column"] = column
+    view_range: list[int] | None = None
     if lines is not None:
         start, _, end = lines.partition(":")
         try:
-            args["view_range"] = [int(start), int(end or -1)]
+            view_range = [int(start), int(end or -1)]
         except ValueError:
             fail(f"--lines must look like 10:20 or 10:-1, not {lines!r}.")
     with open_tools(ctx) as tools:
         try:
             shown = tools.workspace.view(path)
+            if isinstance(shown, DirListing):
+                if view_range is not None or column is not None:
+                    fail(f"--lines and --column apply to files only; {shown.path} is a folder.")
+                console().print(_tree(shown))
+                return
+            # The whole file (or range): a terminal pages with less, unlike a model's context.
+            typer.echo(render_file(shown, view_range, max_chars=sys.maxsize, column=column))
         except MemspaceError as error:
-            fail(str(error))
-        if isinstance(shown, DirListing) and lines is None and column is None:
-            console().print(_tree(shown))
-            return
-        _emit(tools.call("memory_view", args))
+            fail(error, command="view")
 
 
 def _tree(listing: DirListing) -> Tree:
@@ -175,47 +195,56 @@ def tools(
     typer.echo(json.dumps(definitions, indent=2))
 
 
-# Every file the demo writes; a namespace holding only these (or nothing) is the demo's own.
-_DEMO_FILES = frozenset({"/notes/plan.md", "/notes/log.md", "/project/plan.md", "/project/log.md"})
+# The walk-through: every tool, one mistake of each kind a model makes, and a path escape.
+_DEMO_STEPS: list[tuple[str, dict[str, Any]]] = [
+    ("memory_clear_all", {}),
+    ("memory_create_update", {"path": "/notes/plan.md", "file_text": "# Plan\n- read the brief\n- draft\n"}),
+    ("memory_create_update", {"path": "/notes/plan.md", "file_text": "again"}),
+    ("memory_create_update", {"path": "/notes/plan.md", "file_text": "- review", "mode": "append"}),
+    ("memory_str_replace", {"path": "/notes/plan.md", "old_str": "- draft", "new_str": "- draft (done)"}),
+    ("memory_insert", {"path": "/notes/plan.md", "insert_line": 1, "insert_text": "Owner: agent-7"}),
+    ("memory_view", {"path": "/notes/plan.md"}),
+    ("memory_create_update", {"path": "/notes/log.md", "file_text": "started\n"}),
+    ("memory_rename", {"old_path": "/notes", "new_path": "/project"}),
+    ("memory_view", {"path": "/"}),
+    ("memory_view", {"path": "/../etc/passwd"}),
+    ("memory_delete", {"path": "/project/log.md"}),
+    ("memory_view", {"path": "/"}),
+]
 
 
 @app.command()
 def demo(
     ctx: typer.Context,
     yes: Annotated[
-        bool, typer.Option("--yes", "-y", help="Clear the namespace even if it holds files of its own.")
+        bool, typer.Option("--yes", "-y", help="Clear the namespace even if it holds files of yours.")
     ] = False,
 ) -> None:
-    """Walk through the seven tools on a scratch namespace, printing each call and result.
+    """Walk through the seven tools on a scratch namespace ('demo'), printing each call and result.
 
-    The demo starts by clearing its namespace ("demo" unless --namespace says otherwise); it
-    refuses to when the namespace holds anything the demo did not write, unless --yes.
+    The demo starts by clearing its namespace; a namespace holding anything but what an
+    earlier demo left is refused unless --yes is given.
     """
     from rich.markup import escape
 
-    namespace = options(ctx).config.get("memory_tool_namespace", "demo")
-    steps: list[tuple[str, dict[str, Any]]] = [
-        ("memory_clear_all", {}),
-        (
-            "memory_create_update",
-            {"path": "/notes/plan.md", "file_text": "# Plan\n- read the brief\n- draft\n"},
-        ),
-        ("memory_create_update", {"path": "/notes/plan.md", "file_text": "again"}),
-        ("memory_create_update", {"path": "/notes/plan.md", "file_text": "- review", "mode": "append"}),
-        ("memory_str_replace", {"path": "/notes/plan.md", "old_str": "- draft", "new_str": "- draft (done)"}),
-        ("memory_insert", {"path": "/notes/plan.md", "insert_line": 1, "insert_text": "Owner: agent-7"}),
-        ("memory_view", {"path": "/notes/plan.md"}),
-        ("memory_create_update", {"path": "/notes/log.md", "file_text": "started\n"}),
-        ("memory_rename", {"old_path": "/notes", "new_path": "/project"}),
-        ("memory_view", {"path": "/"}),
-        ("memory_view", {"path": "/../etc/passwd"}),
-        ("memory_delete", {"path": "/project/log.md"}),
-        ("memory_view", {"path": "/"}),
-    ]
+    namespace = str(options(ctx).config.get("memory_tool_namespace", "demo"))
     with open_tools(ctx, memory_tool_namespace=namespace) as memory_tools:
         if not yes:
-            _refuse_to_clear_others(memory_tools, str(namespace))
-        for name, args in steps:
+            try:
+                held = _files(memory_tools)
+                listing = memory_tools.workspace.view("/")
+            except MemspaceError as error:
+                fail(error)
+            written = _demo_writes()
+            count = sum((path, data) not in written for path, data in held.items())
+            count += listing.foreign if isinstance(listing, DirListing) else 0  # links, pipes, ...
+            if count:
+                fail(
+                    f"The namespace {namespace!r} holds {count} file{'s' if count != 1 else ''} "
+                    "the demo did not write, and the demo clears it first; pass --yes to clear it anyway, "
+                    "or choose another --namespace."
+                )
+        for name, args in _DEMO_STEPS:
             result = memory_tools.call(name, args)
             console().print(
                 f"[bold cyan]> {name}[/bold cyan] {escape(json.dumps(args, ensure_ascii=False))}", markup=True
@@ -225,17 +254,17 @@ def demo(
             console().print(result.text + "\n", markup=False)
 
 
-def _refuse_to_clear_others(memory_tools: MemoryTools, namespace: str) -> None:
-    try:
-        listing = memory_tools.workspace.view("/")
-        theirs = [e.path for e in memory_tools.workspace.walk("/") if str(e.path) not in _DEMO_FILES]
-    except MemspaceError as error:
-        fail(str(error))
-    assert isinstance(listing, DirListing)
-    count = len(theirs) + listing.foreign
-    if count:
-        fail(
-            f"The namespace {namespace!r} holds {count} file{'s' if count != 1 else ''} the demo did not "
-            "write, and the demo starts by clearing its namespace; run it in another namespace, or pass "
-            "--yes to clear this one."
-        )
+def _files(tools: MemoryTools) -> dict[str, bytes]:
+    workspace = tools.workspace
+    return {str(entry.path): workspace.read_bytes(str(entry.path)) for entry in workspace.walk("/")}
+
+
+def _demo_writes() -> set[tuple[str, bytes]]:
+    """Every (path, content) the demo ever leaves, from a run in memory: a namespace holding only
+    those is the demo's own, even if an earlier demo was interrupted half way."""
+    scratch = MemoryTools.from_config({"memory_tool_backend": "memory"}, environ={})
+    written: set[tuple[str, bytes]] = set()
+    for name, args in _DEMO_STEPS:
+        scratch.call(name, args)
+        written.update(_files(scratch).items())
+    return written

@@ -35,7 +35,7 @@ def history(
         try:
             versions = tools.workspace.history(path)
         except MemspaceError as error:
-            fail(str(error))
+            fail(error)
     for version in versions:
         typer.echo(_row(version, path))
 
@@ -65,7 +65,7 @@ def diff(
         try:
             text = tools.workspace.diff(path, old, new)
         except MemspaceError as error:
-            fail(str(error))
+            fail(error)
     if not text:
         typer.echo("The two versions are the same.")
         return
@@ -113,7 +113,7 @@ def restore(
                 return
             outcome = ws.restore(path, version)
         except MemspaceError as error:
-            fail(str(error))
+            fail(error)
     verb = "Recreated" if outcome.created else "Restored"
     typer.echo(
         f"{verb} {outcome.path} ({len(outcome.text.encode()):,} bytes); what it replaced stays in its history."
@@ -130,7 +130,7 @@ def deleted(
         try:
             found = tools.workspace.deleted(path)
         except MemspaceError as error:
-            fail(str(error))
+            fail(error)
     if not found:
         typer.echo("Nothing deleted here can be restored.")
         return
@@ -150,7 +150,7 @@ def gc(ctx: typer.Context) -> None:
         try:
             report = tools.workspace.collect_garbage()
         except MemspaceError as error:
-            fail(str(error))
+            fail(error)
     parts = [f"{count:,} {kind}" for kind, count in report.items() if kind != "history bytes" and count]
     freed = report.get("history bytes", 0)
     typer.echo(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from memspace.cli._app import app, console, fail, open_tools
-from memspace.errors import InvalidPatternError, MemspaceError
+from memspace.errors import MemspaceError
 from memspace.paths import VirtualPath
 from memspace.search import Match
 
@@ -75,7 +75,7 @@ def grep(
                 context=context,
             )
         except MemspaceError as error:
-            fail(_message(error))
+            fail(error)
     if sys.stdout.isatty():
         _print_terminal(result, context)
     else:
@@ -94,7 +94,7 @@ def find(
         try:
             entries = tools.workspace.find(glob, path=path)
         except MemspaceError as error:
-            fail(_message(error))
+            fail(error)
     _print_entries(entries)
     raise typer.Exit(0 if entries else 1)
 
@@ -206,19 +206,3 @@ def _highlighted(line: str, spans: tuple[tuple[int, int], ...]) -> Text:
     for start, end in spans:
         text.stylize("bold red", start, end)
     return text
-
-
-def _message(error: MemspaceError) -> str:
-    """The command line's words for a bad pattern or glob (flags, not tool arguments)."""
-    if not isinstance(error, InvalidPatternError):
-        return str(error)
-    shown = repr(error.pattern[:100])
-    if error.kind == "glob":
-        return f"the glob {shown} is not valid: {error.reason} (use *, ** and ?, e.g. '*.md' or 'notes/**/2024-*')"
-    if error.kind == "regex":
-        return (
-            f"{shown} is not a valid regular expression: {error.reason}; drop -E to search for it as written"
-        )
-    if error.kind == "words":
-        return f"{shown} cannot be used with --ranked: {error.reason}"
-    return f"cannot search for {shown}: {error.reason}"

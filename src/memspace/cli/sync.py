@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from memspace.cli._app import app, console, fail, options, with_actor
+from memspace.cli.wording import cli_message
 from memspace.errors import ConfigError, MemspaceError
 from memspace.sync import Action, SyncReport, sync
 from memspace.tools import MemoryTools
@@ -43,16 +44,22 @@ def sync_command(
             target, config | ({"memory_tool_namespace": target_namespace} if target_namespace else {})
         )
     except MemspaceError as error:
-        fail(str(error))
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        fail(error)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskID,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     with src, dst:
         try:
             total = len(src.workspace.walk("/"))
         except MemspaceError as error:
-            fail(f"cannot read the source: {error}")
-        failure: str | None = None
-        with Progress(
+            fail(f"cannot read the source: {cli_message(error)}")
+        progress = Progress(
             TextColumn("[bold]sync[/bold]"),
             BarColumn(),
             MofNCompleteColumn(),
@@ -60,25 +67,30 @@ def sync_command(
             TextColumn("{task.description}"),
             console=console(stderr=True),
             transient=False,
-        ) as progress:
-            task = progress.add_task("", total=total)
+        )
+        tasks: list[TaskID] = []  # the bar starts with the first file: a refusal draws none
 
-            def advance(path: str, action: Action) -> None:
-                if action != "deleted":
-                    progress.update(task, advance=1, description=f"{action} {path}")
+        def advance(path: str, action: Action) -> None:
+            if not tasks:
+                progress.start()
+                tasks.append(progress.add_task("", total=total))
+            if action != "deleted":
+                progress.update(tasks[0], advance=1, description=f"{action} {path}")
 
-            try:
-                report = sync(
-                    src.workspace,
-                    dst.workspace,
-                    delete=delete,
-                    allow_empty_source=allow_empty_source,
-                    on_file=advance,
-                )
-            except ConfigError as error:
-                failure = f"{error} (pass --allow-empty-source to do it anyway)"
-            except MemspaceError as error:
-                failure = str(error)
+        failure: MemspaceError | None = None
+        try:
+            report = sync(
+                src.workspace,
+                dst.workspace,
+                delete=delete,
+                allow_empty_source=allow_empty_source,
+                on_file=advance,
+            )
+        except MemspaceError as error:
+            failure = error
+        finally:
+            if tasks:
+                progress.stop()
         if failure is not None:
             fail(failure)  # after the bar has stopped, so the error is the last line
     _summary(report)

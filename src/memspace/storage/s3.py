@@ -175,6 +175,13 @@ class S3Store(ObjectStore):
         provider = None
         if not key and environ.get("AWS_PROFILE"):
             provider = _boto3_provider(environ["AWS_PROFILE"])
+        elif not key and not _declared_credential_source(environ):
+            # Otherwise the S3 client would go looking for an EC2 instance role at the metadata
+            # endpoint: a network call (and a wait) off EC2, ending in a vague failure.
+            raise ConfigError(
+                "No S3 credentials were found; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+                "or AWS_PROFILE (on EC2 with an instance role: AWS_EC2_METADATA_DISABLED=false)."
+            )
         return cls(
             environ["AWS_S3_BUCKET"],
             kind="s3",
@@ -423,23 +430,34 @@ def _age(meta: Mapping[str, Any]) -> float:
     return max(0.0, (dt.datetime.now(dt.UTC) - modified).total_seconds())
 
 
-# obstore formats a failed request as "... Server returned non-2xx status code: 404 Not Found: <body>",
-# and S3 bodies carry <Code>...</Code>. These two patterns are the only parts of a message we read.
-_STATUS = re.compile(r"status code: (\d{3})\b")
+# obstore raises one exception type for many causes and exposes no fields, but its message ends
+# with a "Debug source:" dump of the underlying error, whose structure carries the facts:
+# ``inner: Status { status: 403, body: Some("...") }`` when the server answered, and
+# ``HttpError { kind: Connect, ... }`` when no answer came. These fields, and the <Code> of an S3
+# error body, are the only parts of a message read here: never words, and never the URL (whose
+# port may well contain "403").
+_STATUS = re.compile(r"\bStatus \{\s*status: (\d{3}),")
+_HTTP_KIND = re.compile(r"\bHttpError \{\s*kind: (\w+),")
 _CODE = re.compile(r"<Code>([A-Za-z]+)</Code>")
-_TRANSPORT_KINDS = ("error sending request", "operation timed out", "connection", "broken pipe")
+# object_store's HttpErrorKind values for a request that got no HTTP answer.
+_TRANSPORT_KINDS = frozenset({"Connect", "Request", "Timeout", "Interrupted"})
 
 
 def _http_status(error: BaseException) -> int | None:
     """The HTTP status the server finally answered, if it answered at all."""
     if isinstance(error, SignedRequestError):
         return error.status or None
-    match = _STATUS.search(str(error))
+    match = _STATUS.search(_debug_source(error))
     return int(match.group(1)) if match else None
 
 
 def _s3_code(error: BaseException) -> str | None:
-    match = _CODE.search(str(error) if not isinstance(error, SignedRequestError) else error.detail)
+    if isinstance(error, SignedRequestError):
+        body = error.detail
+    else:
+        status = _STATUS.search(debug := _debug_source(error))
+        body = debug[status.end() :] if status else ""  # the error body follows the status
+    match = _CODE.search(body)
     return match.group(1) if match else None
 
 
@@ -449,9 +467,23 @@ def _is_transport_error(error: BaseException) -> bool:
         return error.status == 0
     if _http_status(error) is not None:
         return False
-    # reqwest's error kinds, as obstore renders them ("HTTP error: error sending request", ...).
-    head = str(error).split("Debug source:")[0].lower()
-    return any(kind in head for kind in _TRANSPORT_KINDS)
+    match = _HTTP_KIND.search(_debug_source(error))
+    return match is not None and match.group(1) in _TRANSPORT_KINDS
+
+
+def _debug_source(error: BaseException) -> str:
+    return str(error).partition("\nDebug source:")[2]
+
+
+def _declared_credential_source(environ: Mapping[str, str]) -> bool:
+    """Credentials the environment points the S3 client at without keys: a web identity token
+    (EKS), a container endpoint (ECS), or an EC2 instance role the user opted into."""
+    return bool(
+        environ.get("AWS_WEB_IDENTITY_TOKEN_FILE")
+        or environ.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        or environ.get("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        or environ.get("AWS_EC2_METADATA_DISABLED", "").strip().lower() == "false"
+    )
 
 
 def _parsable(key: str) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from memspace.config import Settings
@@ -48,10 +48,15 @@ HISTORY_TOOL = "memory_history"
 
 @dataclass(frozen=True)
 class ToolResult:
-    """What a tool call returns: text for the model, and whether it is an error."""
+    """What a tool call returns: text for the model, and whether it is an error.
+
+    ``error`` is the typed error behind an error result (not shown to the model), for a
+    caller that words its own messages, as the command line does.
+    """
 
     text: str
     is_error: bool = False
+    error: MemspaceError | None = field(default=None, compare=False, repr=False)
 
 
 class MemoryTools:
@@ -143,7 +148,7 @@ class MemoryTools:
         try:
             text = self._handlers[name](validate(spec, args), progress)
         except MemspaceError as error:
-            return ToolResult(model_message(error, name), is_error=True)
+            return ToolResult(model_message(error, name), is_error=True, error=error)
         except Exception as error:
             # A bug or an unexpected backend failure. Exception texts can carry host
             # paths, so the log names the type; the traceback is at DEBUG level.
@@ -193,10 +198,8 @@ class MemoryTools:
                 is_error=True,
             )
         if name in self._handlers:
-            return ToolResult(
-                str(ReadOnlyError(f"{name} is not available: this memory workspace is read-only.")),
-                is_error=True,
-            )
+            refused = ReadOnlyError(f"{name} is not available: this memory workspace is read-only.")
+            return ToolResult(str(refused), is_error=True, error=refused)
         return ToolResult(
             f"There is no tool named {name!r}; the memory tools are: {', '.join(self.names)}.",
             is_error=True,

@@ -16,6 +16,7 @@ from memspace.errors import (
     EmptySearchError,
     InvalidPatternError,
     LineOutOfRangeError,
+    LineRangeError,
     MemspaceError,
     MultipleMatchesError,
     NoMatchError,
@@ -52,6 +53,16 @@ def model_message(error: MemspaceError, tool: str) -> str:
             f"insert_line {error.line} is out of range: {path or 'the file'} has {error.line_count} "
             f"lines, so insert_line must be between 0 (top of the file) and {error.line_count} "
             "(end of the file)."
+        )
+    if isinstance(error, LineRangeError):
+        if error.bound == "start":
+            return (
+                f"view_range start {error.start} is out of range: {error.path} has {error.line_count} "
+                f"lines, so start must be between 1 and {error.line_count}."
+            )
+        return (
+            f"view_range end {error.end} is out of range: it must be between {error.start} and "
+            f"{error.line_count} (the last line), or -1 for the end of the file."
         )
     return str(error)
 

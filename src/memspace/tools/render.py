@@ -6,6 +6,7 @@ Output is bounded (``max_view_chars``) and always says how to get the rest.
 from __future__ import annotations
 
 from memspace.edits import split_lines
+from memspace.errors import LineRangeError
 from memspace.tools.arguments import ArgumentError
 from memspace.workspace import DirListing, EditOutcome, TextFile
 
@@ -66,16 +67,24 @@ def render_file(
     if view_range is not None:
         start, end = view_range
         if not 1 <= start <= total:
-            raise ArgumentError(
-                f"view_range start {start} is out of range: {file.path} has {total} lines, "
-                f"so start must be between 1 and {total}."
+            raise LineRangeError(
+                f"Line {start} is out of range: {file.path} has {total} lines.",
+                path=str(file.path),
+                start=start,
+                end=end,
+                line_count=total,
+                bound="start",
             )
         if end == -1:
             end = total
         elif not start <= end <= total:
-            raise ArgumentError(
-                f"view_range end {end} is out of range: it must be between {start} and {total} "
-                "(the last line), or -1 for the end of the file."
+            raise LineRangeError(
+                f"Line {end} is out of range: the last line to show must be between {start} and {total}.",
+                path=str(file.path),
+                start=start,
+                end=end,
+                line_count=total,
+                bound="end",
             )
     column = column or 1
     width = len(lines[start - 1])
