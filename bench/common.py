@@ -55,8 +55,15 @@ class Stats:
 
     @property
     def p90(self) -> float:
+        return self.quantile(0.9)
+
+    @property
+    def p99(self) -> float:
+        return self.quantile(0.99)
+
+    def quantile(self, q: float) -> float:
         ordered = sorted(self.samples)
-        return ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)]  # nearest rank
+        return ordered[max(0, math.ceil(q * len(ordered)) - 1)]  # nearest rank
 
 
 def interleaved(

@@ -25,6 +25,7 @@ from typing import Any
 
 from tests.support.seaweed import SeaweedServer
 
+from bench import targets
 from bench.common import BenchError, Stats, fmt_ms, fmt_ratio, markdown_table, progress
 from bench.counting import CountingStore
 from bench.s3_ops import raw_store, s3_environ
@@ -194,6 +195,7 @@ def contention_table(trials: Sequence[Sequence[Outcome]]) -> str:
                 fmt_ms(o.slowest_conflict) if o.conflicts else "",
                 fmt_ms(o.latency.median),
                 fmt_ms(o.latency.p90),
+                fmt_ms(o.latency.p99),
                 fmt_ms(max(o.latency.samples)),
                 f"{o.lines_found}/{o.appends} {correct}",
             ]
@@ -209,17 +211,24 @@ def contention_table(trials: Sequence[Sequence[Outcome]]) -> str:
         "slowest conflict",
         "append median",
         "append p90",
+        "append p99",
         "append max",
         "lines correct",
     ]
     return markdown_table(headers, rows)
 
 
-PROCESSES = (1, 2, 4, 8)
+LOCAL_PROCESSES = (1, 2, 4, 8, 16)
+S3_PROCESSES = (1, 2, 4, 8)
 
 
 def measure_series(
-    config_for: Callable[[str], dict[str, Any]], environ: Mapping[str, str], *, total: int, trials: int
+    config_for: Callable[[str], dict[str, Any]],
+    environ: Mapping[str, str],
+    *,
+    total: int,
+    trials: int,
+    processes_list: Sequence[int] = LOCAL_PROCESSES,
 ) -> list[list[Outcome]]:
     """``trials`` runs for each process count, ``total`` appends split evenly between the processes.
 
@@ -227,9 +236,9 @@ def measure_series(
     spreads over all counts instead of hitting one. ``config_for(tag)`` gives the
     agent_config of a fresh workspace.
     """
-    results: list[list[Outcome]] = [[] for _ in PROCESSES]
+    results: list[list[Outcome]] = [[] for _ in processes_list]
     for trial in range(trials):
-        for index, processes in enumerate(PROCESSES):
+        for index, processes in enumerate(processes_list):
             config = config_for(f"p{processes}-t{trial}")
             results[index].append(measure_contention(config, environ, processes, total // processes))
             progress(f"  contention: {processes} process(es), trial {trial + 1}/{trials} done")
@@ -278,6 +287,34 @@ def raw_conflicts(server: SeaweedServer, *, writers: int, rounds: int) -> tuple[
     return Stats(tuple(won)), Stats(tuple(lost))
 
 
+def _median_trial(runs: Sequence[Outcome]) -> Outcome:
+    ordered = sorted(runs, key=lambda o: o.throughput)
+    return ordered[len(ordered) // 2]
+
+
+def _record_targets(series: Sequence[Sequence[Outcome]]) -> None:
+    """The local targets: at the most writers, throughput >= 0.9x one writer's, p99 append < 50 ms."""
+    one, most = _median_trial(series[0]), _median_trial(series[-1])
+    ratio = most.throughput / one.throughput
+    correct = all(o.lines_correct and not o.errors for runs in series for o in runs)
+    targets.record(
+        f"local contention {most.processes} writers: throughput vs 1",
+        fmt_ratio(ratio),
+        ">= 0.9x",
+        ratio >= 0.9,
+        before=targets.BEFORE["local contention 8 writers"] + " (8 writers)",
+    )
+    targets.record(
+        f"local contention {most.processes} writers: append p99",
+        fmt_ms(most.latency.p99),
+        "< 50 ms",
+        most.latency.p99 < 0.050,
+    )
+    targets.record(
+        "local contention: every line exactly once, in order", "yes" if correct else "NO", "yes", correct
+    )
+
+
 def run(
     scratch: Path,
     server: SeaweedServer | None,
@@ -303,14 +340,18 @@ def run(
     def local_config(tag: str) -> dict[str, Any]:
         return {"memory_tool_backend": "local", "memory_tool_local_dir": str(scratch / "contention" / tag)}
 
-    parts.append(contention_table(measure_series(local_config, {}, total=local_total, trials=trials)))
+    local = measure_series(local_config, {}, total=local_total, trials=trials)
+    parts.append(contention_table(local))
+    _record_targets(local)
     if server is None:
         return "\n".join(parts)
 
     def s3_config(tag: str) -> dict[str, Any]:
         return {"memory_tool_backend": "s3", "memory_tool_prefix": f"contention/{tag}/"}
 
-    series = measure_series(s3_config, s3_environ(server), total=s3_total, trials=trials)
+    series = measure_series(
+        s3_config, s3_environ(server), total=s3_total, trials=trials, processes_list=S3_PROCESSES
+    )
     writers = 8
     won, lost = raw_conflicts(server, writers=writers, rounds=raw_rounds)
     raw_table = markdown_table(

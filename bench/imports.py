@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from bench import targets
 from bench.common import BenchError, fmt_ms, fmt_ratio, interleaved, markdown_table
 
 __all__ = ["CASES", "run"]
@@ -29,6 +30,8 @@ CASES = (
         "import memspace, memspace.storage.s3, obstore, obstore.store",
     ),
     ("`import obstore, obstore.store` alone", "import obstore, obstore.store"),
+    ("`import memspace.cli` (the command line, typer)", "import memspace.cli"),
+    ("`import typer` alone", "import typer"),
 )
 
 
@@ -59,6 +62,15 @@ def run(scratch: Path, *, rounds: int, warmup: int) -> str:
         ]
         for label, s in stats.items()
     ]
+    added = {label: s.median - floor.median for label, s in stats.items()}
+    core = added[CASES[1][0]]
+    targets.record(
+        "import memspace",
+        f"+{fmt_ms(core)}",
+        "<= +50 ms (stretch +30 ms)",
+        core <= 0.050,
+    )
+    targets.record("import memspace.cli", f"+{fmt_ms(added[CASES[5][0]])}", "reported", None)
     return "\n".join(
         [
             "## 4. Import time (fresh interpreter)",

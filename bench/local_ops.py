@@ -43,7 +43,12 @@ class LocalFloor:
 def measure(scratch: Path, *, rounds: int, warmup: int) -> dict[str, dict[str, Stats]]:
     local_dir = scratch / "local-ops"
     tools = MemoryTools.from_config(
-        {"memory_tool_backend": "local", "memory_tool_local_dir": str(local_dir)}, environ={}
+        {
+            "memory_tool_backend": "local",
+            "memory_tool_local_dir": str(local_dir),
+            "memory_tool_versioning": False,
+        },
+        environ={},
     )
     floor = LocalFloor(scratch / "local-floor", local_dir / "default")
     return measure_ops(tools, floor, rounds=rounds, warmup=warmup)
@@ -58,7 +63,8 @@ def run(scratch: Path, *, rounds: int, warmup: int) -> str:
             f"{rounds} samples per variant after {warmup} warm-up rounds, interleaved. 4 KiB file. "
             "Floor: `open().read()` for view; for writes, temp file + fsync + rename + directory "
             "fsync (the durability LocalStore gives); edits read the file first. "
-            "Ratio = `MemoryTools.call` / floor.",
+            "Ratio = `MemoryTools.call` / floor. Versioning off, as in the previous report (section 6 "
+            "measures what history adds).",
             "",
             ops_table(results, fmt_us),
         ]

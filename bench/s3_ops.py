@@ -87,7 +87,8 @@ class S3Floor:
 
 def measure(server: SeaweedServer, *, rounds: int, warmup: int) -> dict[str, dict[str, Stats]]:
     tools = MemoryTools.from_config(
-        {"memory_tool_backend": "s3", "memory_tool_prefix": "ops/"}, environ=s3_environ(server)
+        {"memory_tool_backend": "s3", "memory_tool_prefix": "ops/", "memory_tool_versioning": False},
+        environ=s3_environ(server),
     )
     floor = S3Floor(raw_store(server), "floor/", tools.workspace.base)
     return measure_ops(tools, floor, rounds=rounds, warmup=warmup)
@@ -101,7 +102,8 @@ def run(server: SeaweedServer, *, rounds: int, warmup: int) -> str:
             "",
             f"{rounds} samples per variant after {warmup} warm-up rounds, interleaved. 4 KiB object. "
             "Floor: raw obstore with the minimal requests (view = 1 GET; create = 1 PUT "
-            "`If-None-Match: *`; edits = GET + PUT `If-Match`). Ratio = `MemoryTools.call` / floor.",
+            "`If-None-Match: *`; edits = GET + PUT `If-Match`). Ratio = `MemoryTools.call` / floor. "
+            "Versioning off (section 6 measures what history adds).",
             "",
             ops_table(results, fmt_ms),
         ]

@@ -17,14 +17,14 @@ from pathlib import Path
 
 from tests.support.seaweed import SeaweedServer, find_weed
 
-from bench import contention, imports, local_ops, s3_ops, search
+from bench import contention, history_cost, imports, local_ops, local_rows, s3_ops, search, targets
 from bench.common import progress
 
 __all__ = ["SECTIONS", "main"]
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
-SECTIONS = ("local", "s3", "contention", "imports", "search")
+SECTIONS = ("local", "s3", "contention", "imports", "search", "history")
 
 
 def _parser(prog: str) -> argparse.ArgumentParser:
@@ -144,12 +144,18 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "bench/run.py") -> in
         scratch = Path(tmp)
         parts = [_header(command, scratch)]
         print(parts[0] + "\n", flush=True)
-        server = _server(scratch) if {"s3", "contention", "search"} & set(sections) else None
+        server = _server(scratch) if {"s3", "contention", "search", "history"} & set(sections) else None
+        targets.clear()
         try:
             for section in sections:
                 progress(f"== {section}")
                 if section == "local":
                     text = local_ops.run(scratch, rounds=200 // scale, warmup=20 // scale)
+                    text += "\n\n" + local_rows.run(
+                        scratch, rounds=200 // scale, warmup=20 // scale, files=10_000 // scale
+                    )
+                elif section == "history":
+                    text = history_cost.run(scratch, server, rounds=100 // scale, warmup=5 // scale or 1)
                 elif section == "s3":
                     if server is None:
                         text = "## 2. S3 backend\n\nSkipped: the SeaweedFS `weed` binary is not installed."
@@ -175,6 +181,9 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "bench/run.py") -> in
                 server.stop()
     footer = f"Total benchmark time: {time.monotonic() - started:.0f} s."
     parts.append(footer)
+    summary = targets.table()
+    parts.insert(1, summary)
+    print(summary + "\n")
     print(footer)
     if not args.no_write:
         args.output.write_text("\n\n".join(parts) + "\n", encoding="utf-8")

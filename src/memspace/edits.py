@@ -50,7 +50,8 @@ def split_lines(text: str) -> list[str]:
 
 
 def line_count(text: str) -> int:
-    return len(split_lines(text))
+    """How many lines :func:`split_lines` finds, counted without splitting."""
+    return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
 
 
 def line_of(text: str, index: int) -> int:
@@ -61,9 +62,9 @@ def line_of(text: str, index: int) -> int:
 def append(text: str, addition: str) -> Edited:
     """Add ``addition`` at the end, on a new line if ``text`` does not end with one."""
     separator = "\n" if text and not text.endswith("\n") else ""
-    new = text + separator + addition
-    first = line_count(text) + 1
-    return Edited(new, first, max(first, line_count(new)))
+    new = "".join((text, separator, addition))  # one copy of a large text, not two
+    before = line_count(text)  # ``text`` ends at a line's end once ``separator`` is added
+    return Edited(new, before + 1, max(before + 1, before + line_count(addition)))
 
 
 def occurrence_lines(text: str, old: str) -> list[int]:

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import base64
 import json
-import uuid
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -65,7 +65,7 @@ ORPHAN_GRACE = timedelta(hours=1)  # a record younger than this may still become
 
 def new_write_id() -> str:
     """A fresh 64-bit write id, as 16 hex characters."""
-    return uuid.uuid4().hex[:16]
+    return os.urandom(8).hex()
 
 
 @dataclass(frozen=True)

@@ -167,7 +167,11 @@ def is_valid_name(name: str) -> bool:
     """
     if name in ("", ".", "..") or "/" in name or "\\" in name or name.startswith(RESERVED_PREFIX):
         return False
-    if any(_is_control(char) for char in name) or unicodedata.normalize("NFC", name) != name:
+    if name.isascii():
+        # Printable ASCII has no control, separator or bidirectional characters and is NFC.
+        if not name.isprintable():
+            return False
+    elif any(_is_control(char) for char in name) or unicodedata.normalize("NFC", name) != name:
         return False
     if _DRIVE.match(name) and len(name) == 2:
         return False

@@ -22,7 +22,6 @@ making the destination a mirror; a source with no files at all then refuses
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -94,6 +93,8 @@ def sync(
         except MemspaceError as error:
             return path, "failed", str(error)
         return path, "deleted", ""
+
+    from concurrent.futures import ThreadPoolExecutor  # on first use: not needed to import memspace
 
     with ThreadPoolExecutor(max_workers=parallelism) as pool:
         for path, action, why in pool.map(copy_one, sorted(src)):

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import difflib
 import logging
 import random
 import threading
@@ -325,14 +324,19 @@ class Workspace:
         folders: dict[tuple[str, ...], int] = {}
         found = False
         foreign = 0
+        start = len(prefix)
         for info in self._listed(vpath, prefix):
             found = True
-            rel = tuple(info.key[len(prefix) :].split("/"))
-            if not include_hidden and any(part.startswith(".") for part in rel):
+            rel_key = info.key[start:]
+            if not include_hidden and (rel_key.startswith(".") or "/." in rel_key):
                 continue  # what a hidden folder holds is not counted either
             if info.foreign:
                 foreign += 1
                 continue
+            if depth >= 1 and "/" not in rel_key:  # a file right in the folder: the common case
+                files[(rel_key,)] = info.size
+                continue
+            rel = tuple(rel_key.split("/"))
             if len(rel) <= depth:
                 files[rel] = info.size
             for level in range(1, min(len(rel), depth + 1)):
@@ -553,7 +557,12 @@ class Workspace:
             raise self._exists(dst)
         except (ObjectNotFound, MovedAway):
             pass  # no file there (a file renamed away leaves only a pointer to where it went)
-        before = {info.key[len(self._dir_key(src)) :]: info for info in self.store.list(self._dir_key(src))}
+        # What the history's folder markers name (one listing; not needed without history).
+        before = (
+            {info.key[len(self._dir_key(src)) :]: info for info in self.store.list(self._dir_key(src))}
+            if self._versions is not None
+            else {}
+        )
         try:
             count = self._call(
                 src, self.store.move_tree, self._dir_key(src), self._dir_key(dst), progress=progress
@@ -588,12 +597,12 @@ class Workspace:
 
     def _refuse_nested_workspaces(self) -> None:
         """Refuse to clear when another workspace keeps its data inside this one (overlapping layouts)."""
-        for info in self.store.list(self.base, include_reserved=True):
-            if info.key[len(self.base) :].startswith(f"{RESERVED_PREFIX}/"):
-                raise ConfigError(
-                    "Another workspace lives inside this one (its prefix is this workspace's prefix and "
-                    "namespace), so clearing would delete its files too; use prefixes that do not nest."
-                )
+        # Only what is below this workspace's reserved folder is looked at (not every file).
+        for _info in self.store.list(f"{self.base}{RESERVED_PREFIX}/", include_reserved=True):
+            raise ConfigError(
+                "Another workspace lives inside this one (its prefix is this workspace's prefix and "
+                "namespace), so clearing would delete its files too; use prefixes that do not nest."
+            )
 
     # -- history -----------------------------------------------------------------
 
@@ -651,6 +660,8 @@ class Workspace:
                 )
             old = older[0].id
         before, after = self.read_version(path, old), self.read_version(path, new)
+        import difflib  # only diffs need it: not loaded by `import memspace`
+
         lines = difflib.unified_diff(
             before.splitlines(keepends=True),
             after.splitlines(keepends=True),

@@ -44,7 +44,6 @@ import os
 import stat
 import threading
 import time
-import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -211,7 +210,7 @@ class LocalStore:
     def _put_in(self, place: _Place, key: str, data: bytes, mode: PutMode, record: str | None) -> str | None:
         # Refuse before paying for a temp file and an fsync when the outcome is already known.
         self._check(place, key, mode)
-        temp = f"{TEMP_PREFIX}{uuid.uuid4().hex}"
+        temp = f"{TEMP_PREFIX}{os.urandom(16).hex()}"
         linked: str | None = None
         committed = False
         try:
@@ -271,7 +270,7 @@ class LocalStore:
                         self._free(dst, destination)
                         os.rename(src.name, dst.name, src_dir_fd=src.dir, dst_dir_fd=dst.dir)
                         os.fsync(dst.dir)
-                        if dst.dir != src.dir:
+                        if dst.dir_parts != src.dir_parts:  # two descriptors of one folder: one fsync
                             os.fsync(src.dir)
                 except BaseException:
                     self._prune(_split(destination)[:-1])
@@ -282,9 +281,11 @@ class LocalStore:
             return ObjectInfo(destination, moved.size, moved.version)
 
     def _write_record(self, record: Record) -> None:
+        # A marker is written after the change it records, as durably as a delete itself is
+        # (not fsynced): a power loss right after may lose the marker, never a file's content.
         key, data = record
         with _reserved_area(), self._place(key, create=True) as place, contextlib.suppress(FileExistsError):
-            _write_file(place.dir, place.name, data)
+            _write_file(place.dir, place.name, data, sync=False)
 
     def _check_reserved_area(self) -> None:
         """Refuse a folder operation before it, not after: its history record goes in the reserved area,
@@ -343,7 +344,7 @@ class LocalStore:
                 self._free(dst, dst.name)
                 os.rename(src.name, dst.name, src_dir_fd=src.dir, dst_dir_fd=dst.dir)
                 os.fsync(dst.dir)
-                if dst.dir != src.dir:
+                if dst.dir_parts != src.dir_parts:
                     os.fsync(src.dir)
             if progress is not None:
                 progress(len(files), len(files))
@@ -371,7 +372,7 @@ class LocalStore:
     def _delete_tree(
         self, parts: builtins.list[str], progress: TreeProgress | None
     ) -> builtins.list[ObjectInfo]:
-        trash = uuid.uuid4().hex
+        trash = os.urandom(16).hex()
         self._reserved_folder_of("/".join((*_TRASH, trash)))
         with (
             self._place("/".join(parts), create=False) as place,
@@ -538,28 +539,30 @@ class LocalStore:
     @contextlib.contextmanager
     def _place(self, key: str, *, create: bool) -> Iterator[_Place]:
         *dirs, name = _split(key)
-        with self._root(create=create) as root:
-            fd = os.dup(root)
-            try:
-                for part in dirs:
-                    next_fd = self._open_child(fd, part, create=create, key=key)
-                    os.close(fd)
-                    fd = next_fd
-                yield _Place(root, fd, name, tuple(dirs))
-            finally:
-                os.close(fd)
+        with self._root(create=create) as root, self._walked(root, dirs, create=create, key=key) as fd:
+            yield _Place(root, fd, name, tuple(dirs))
 
     @contextlib.contextmanager
     def _folder(self, parts: Sequence[str], *, create: bool) -> Iterator[int]:
-        with self._root(create=create) as root:
-            fd = os.dup(root)
-            try:
-                for part in parts:
-                    next_fd = self._open_child(fd, part, create=create, key="/".join(parts))
+        with (
+            self._root(create=create) as root,
+            self._walked(root, parts, create=create, key="/".join(parts)) as fd,
+        ):
+            yield fd
+
+    @contextlib.contextmanager
+    def _walked(self, root: int, parts: Sequence[str], *, create: bool, key: str) -> Iterator[int]:
+        """The folder ``parts`` below the open ``root``, walked one name at a time (no dup of the root)."""
+        fd = root
+        try:
+            for part in parts:
+                next_fd = self._open_child(fd, part, create=create, key=key)
+                if fd != root:
                     os.close(fd)
-                    fd = next_fd
-                yield fd
-            finally:
+                fd = next_fd
+            yield fd
+        finally:
+            if fd != root:
                 os.close(fd)
 
     @contextlib.contextmanager
@@ -659,7 +662,10 @@ class LocalStore:
                     continue
                 key = here + name
                 usable = is_valid_name(name) or (include_reserved and name.startswith(RESERVED_PREFIX))
-                if not usable or len(key.encode("utf-8", "surrogateescape")) > _MAX_WALK_KEY_BYTES:
+                too_long = len(key) * 4 > _MAX_WALK_KEY_BYTES and (
+                    len(key.encode("utf-8", "surrogateescape")) > _MAX_WALK_KEY_BYTES
+                )
+                if not usable or too_long:
                     yield ObjectInfo(key, 0, foreign=True)
                     continue
                 if entry.is_dir(follow_symlinks=False):
@@ -918,13 +924,14 @@ def _sweep_if_stale(
     return 1
 
 
-def _write_file(folder: int, name: str, data: bytes) -> None:
+def _write_file(folder: int, name: str, data: bytes, *, sync: bool = True) -> None:
     fd = os.open(name, _WRITE_FLAGS, 0o600, dir_fd=folder)
     try:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
-        os.fsync(fd)
+        if sync:
+            os.fsync(fd)
     except BaseException:
         os.close(fd)
         with contextlib.suppress(OSError):
