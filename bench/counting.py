@@ -20,7 +20,7 @@ from memspace.storage.base import (
     ObjectNotFound,
     PreconditionFailed,
     PutMode,
-    Record,
+    RemoveRecord,
     Store,
     TreeProgress,
 )
@@ -78,9 +78,9 @@ class CountingStore:
             self.slowest_conflict = max(self.slowest_conflict, time.perf_counter() - start)
             raise
 
-    def remove(self, key: str, *, if_version: str, record: Record | None = None) -> None:
+    def remove(self, key: str, *, record: RemoveRecord | None = None) -> ObjectInfo:
         self._count("REMOVE")
-        self.inner.remove(key, if_version=if_version, record=record)
+        return self.inner.remove(key, record=record)
 
     def move(
         self, source: str, destination: str, *, write_id: str, records: MoveRecords | None = None

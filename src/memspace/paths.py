@@ -116,13 +116,16 @@ def parse(path: str, limits: Limits = _DEFAULT_LIMITS, *, key_budget: int | None
         raise InvalidPathError(
             f"Path {_show(path)} looks like a drive letter; use a workspace path such as '/notes/a.md'."
         )
-    for char in path:
-        if _is_control(char):
-            raise InvalidPathError(
-                f"Path {_show(path)} contains a control character (U+{ord(char):04X}); "
-                "use printable characters only."
-            )
-    normalised = unicodedata.normalize("NFC", path)
+    if path.isascii() and path.isprintable():
+        normalised = path  # printable ASCII: no control or bidirectional characters, and NFC already
+    else:
+        for char in path:
+            if _is_control(char):
+                raise InvalidPathError(
+                    f"Path {_show(path)} contains a control character (U+{ord(char):04X}); "
+                    "use printable characters only."
+                )
+        normalised = unicodedata.normalize("NFC", path)
     parts = tuple(segment for segment in normalised.split("/") if segment)
     for segment in parts:
         if segment in (".", ".."):

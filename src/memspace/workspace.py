@@ -472,25 +472,24 @@ class Workspace:
                 "Deleting '/' would remove the whole workspace; clear the workspace instead.",
                 operation="delete",
             )
+
+        def marker(removed: ObjectInfo) -> Record | None:
+            parent = self._current_id(vpath, removed)
+            return self._marker(vpath, kind="t", operation="delete", parent=parent)
+
+        record = marker if self._versions is not None else None  # no history: nothing to look up
+
         for attempt in range(self.retry.max_attempts):
             if attempt:
                 time.sleep(self.retry.delay(attempt))
             try:
-                info = self._call(vpath, self.store.head, self._key(vpath))
-            except ObjectNotFound:
-                return self._delete_dir(vpath, progress)
-            except MovedAway as moved:
-                raise self._moved(vpath, moved) from None
-            parent = self._current_id(vpath, info)
-            marker = self._marker(vpath, kind="t", operation="delete", parent=parent)
-            try:
-                self._call(
-                    vpath, self.store.remove, self._key(vpath), if_version=str(info.version), record=marker
-                )
+                # The store reads the file and deletes exactly that version (one walk locally);
+                # the marker names the version it deleted.
+                self._call(vpath, self.store.remove, self._key(vpath), record=record)
             except (PreconditionFailed, Busy):
-                continue  # changed since we looked: look again
+                continue  # changed since the store looked: look again
             except ObjectNotFound:
-                raise self._not_found(vpath) from None
+                return self._delete_dir(vpath, progress)  # no file there: a folder, or nothing
             except MovedAway as moved:
                 raise self._moved(vpath, moved) from None
             return Moved(vpath, "file", 1)

@@ -40,6 +40,7 @@ __all__ = [
     "PreconditionFailed",
     "PutMode",
     "Record",
+    "RemoveRecord",
     "Store",
     "SymlinkRefused",
     "TreeProgress",
@@ -64,6 +65,9 @@ Record = tuple[str, bytes]
 
 MoveRecords = Callable[["ObjectInfo"], tuple[Record, Record] | None]
 """Given the object a move is about to move, the markers to write at the destination and the source."""
+
+RemoveRecord = Callable[["ObjectInfo"], Record | None]
+"""Given the object a remove is about to delete, the marker to write once it is gone."""
 
 
 @dataclass(frozen=True)
@@ -210,10 +214,19 @@ class Store(Protocol):
         """
         ...
 
-    def remove(self, key: str, *, if_version: str, record: Record | None = None) -> None:
-        """Delete one object if its version is ``if_version``, then write ``record`` (a history marker).
+    def remove(self, key: str, *, record: RemoveRecord | None = None) -> ObjectInfo:
+        """Delete one object, as it is when the remove reads it; return what was deleted.
 
-        Raise ObjectNotFound, PreconditionFailed, or MovedAway (it was renamed away).
+        Reading the object and deleting it is one decision: the local store stats the
+        file, calls ``record`` and unlinks it under its folder's lock; object stores HEAD
+        it, fence exactly that version with a stub PUT ``If-Match`` its ETag, then DELETE.
+        ``record`` is given the object about to be deleted (its version and write ids) and
+        returns the history marker to write after the delete, so the marker names the
+        version that was deleted.
+
+        Raise ObjectNotFound (nothing there, or a folder), NotAFile, PreconditionFailed
+        (it changed between the read and the fence: try again) or MovedAway (it was
+        renamed away).
         """
         ...
 

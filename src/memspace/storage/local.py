@@ -63,6 +63,7 @@ from memspace.storage.base import (
     PreconditionFailed,
     PutMode,
     Record,
+    RemoveRecord,
     SymlinkRefused,
     TreeProgress,
 )
@@ -102,12 +103,16 @@ class _Pin:
 
 @dataclass
 class _Place:
-    """An open folder on the way to a key: its descriptor, the name in it, and where it is."""
+    """An open folder on the way to a key: its descriptor, the name in it, and where it is.
+
+    ``parent`` is the folder above ``dir`` (``root`` itself for a folder at the top; -1 when
+    ``dir`` is the root), kept open by the walk so an emptied folder is pruned without a second walk."""
 
     root: int
     dir: int
     name: str
     dir_parts: tuple[str, ...]
+    parent: int = -1
 
 
 class LocalStore:
@@ -235,17 +240,21 @@ class LocalStore:
             if linked is not None and not committed:
                 self._unlink_key(linked)
 
-    def remove(self, key: str, *, if_version: str, record: Record | None = None) -> None:
-        with _os_errors("delete"):
-            if record is not None:
-                self._reserved_folder_of(record[0])
-            with self._place(key, create=False) as place, self._locked([place.dir]):
+    def remove(self, key: str, *, record: RemoveRecord | None = None) -> ObjectInfo:
+        # One walk: the stat that decides, the marker and the unlink all happen under the lock.
+        with _os_errors("delete"), self._place(key, create=False) as place:
+            with self._locked([place.dir]):
                 self._still_in_place(place, key)
-                self._check(place, key, IfMatch(if_version))
+                st = self._stat_file(place, key)
+                removed = ObjectInfo(key, st.st_size, version_of(st))
+                marker = record(removed) if record is not None else None
+                if marker is not None:
+                    self._reserved_folder_of(marker[0])  # refused before the delete, not after it
                 os.unlink(place.name, dir_fd=place.dir)
-            self._prune(_split(key)[:-1])
-            if record is not None:
-                self._write_record(record)
+            self._prune_from(place)
+        if marker is not None:
+            self._write_record(marker)
+        return removed
 
     def move(
         self,
@@ -539,49 +548,55 @@ class LocalStore:
     @contextlib.contextmanager
     def _place(self, key: str, *, create: bool) -> Iterator[_Place]:
         *dirs, name = _split(key)
-        with self._root(create=create) as root, self._walked(root, dirs, create=create, key=key) as fd:
-            yield _Place(root, fd, name, tuple(dirs))
+        root = self._open_root(create=create)
+        try:
+            parent, fd = self._walk_to(root, dirs, create=create, key=key)
+            try:
+                yield _Place(root, fd, name, tuple(dirs), parent)
+            finally:
+                _close_walk(root, parent, fd)
+        finally:
+            os.close(root)
 
     @contextlib.contextmanager
     def _folder(self, parts: Sequence[str], *, create: bool) -> Iterator[int]:
-        with (
-            self._root(create=create) as root,
-            self._walked(root, parts, create=create, key="/".join(parts)) as fd,
-        ):
-            yield fd
+        root = self._open_root(create=create)
+        try:
+            parent, fd = self._walk_to(root, parts, create=create, key="/".join(parts))
+            try:
+                yield fd
+            finally:
+                _close_walk(root, parent, fd)
+        finally:
+            os.close(root)
 
-    @contextlib.contextmanager
-    def _walked(self, root: int, parts: Sequence[str], *, create: bool, key: str) -> Iterator[int]:
-        """The folder ``parts`` below the open ``root``, walked one name at a time (no dup of the root)."""
-        fd = root
+    def _walk_to(self, root: int, parts: Sequence[str], *, create: bool, key: str) -> tuple[int, int]:
+        """The folder ``parts`` below the open ``root`` and the folder above it (-1 for the root),
+        walked one name at a time (no dup of the root); close them with :func:`_close_walk`."""
+        parent, fd = -1, root
         try:
             for part in parts:
                 next_fd = self._open_child(fd, part, create=create, key=key)
-                if fd != root:
-                    os.close(fd)
-                fd = next_fd
-            yield fd
-        finally:
-            if fd != root:
-                os.close(fd)
+                if parent not in (-1, root):
+                    os.close(parent)
+                parent, fd = fd, next_fd
+        except BaseException:
+            _close_walk(root, parent, fd)
+            raise
+        return parent, fd
 
-    @contextlib.contextmanager
-    def _root(self, *, create: bool) -> Iterator[int]:
+    def _open_root(self, *, create: bool) -> int:
         try:
-            fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            return os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except FileNotFoundError:
             if not create:
                 raise ObjectNotFound("") from None
             _make_dirs(self.root)
-            fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            return os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except NotADirectoryError:
             raise StorageError(
                 "The local memory folder is a file, not a folder; check MEMORY_TOOL_LOCAL_DIR."
             ) from None
-        try:
-            yield fd
-        finally:
-            os.close(fd)
 
     def _open_child(self, fd: int, part: str, *, create: bool, key: str) -> int:
         for _ in range(10):
@@ -764,6 +779,17 @@ class LocalStore:
             return
         self._prune(_split(key)[:-1])
 
+    def _prune_from(self, place: _Place) -> None:
+        """:meth:`_prune` the folder ``place`` is in, through the descriptors the walk holds: one
+        ``rmdir`` when the folder is not empty (the usual case), no second walk."""
+        if not place.dir_parts:
+            return
+        try:
+            os.rmdir(place.dir_parts[-1], dir_fd=place.parent)
+        except OSError:
+            return
+        self._prune(place.dir_parts[:-1])
+
     def _prune(self, dirs: Sequence[str]) -> None:
         """Remove folders left empty (object stores have no empty folders; neither do we)."""
         parts = list(dirs)
@@ -867,6 +893,14 @@ def _link_or_copy(folder: int, temp: str, target: int, name: str) -> None:
             os.close(fd)
         with contextlib.suppress(FileExistsError):
             _write_file(target, name, data)
+
+
+def _close_walk(root: int, parent: int, fd: int) -> None:
+    """Close what :meth:`LocalStore._walk_to` opened (never the root)."""
+    if fd != root:
+        os.close(fd)
+    if parent not in (-1, root):
+        os.close(parent)
 
 
 _Branch = list[tuple[int, tuple[int, int], str, Iterator[os.DirEntry[str]]]]

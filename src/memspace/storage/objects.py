@@ -62,6 +62,7 @@ from memspace.storage.base import (
     PreconditionFailed,
     PutMode,
     Record,
+    RemoveRecord,
     TreeProgress,
 )
 
@@ -211,15 +212,21 @@ class ObjectStore(ABC):
                 continue
         raise Busy(key)
 
-    def remove(self, key: str, *, if_version: str, record: Record | None = None) -> None:
+    def remove(self, key: str, *, record: RemoveRecord | None = None) -> ObjectInfo:
+        raw = self._raw_head(key)
+        self._refuse_stub(key, raw)
+        removed = ObjectInfo(key, raw.size, raw.etag, _write_ids(raw.meta))
+        marker = record(removed) if record is not None else None
         try:
-            self._raw_put(key, STUB_BODY, mode=IfMatch(if_version), meta={STUB: "deleting"})
+            # The fence: an edit or a rename since the HEAD changed the ETag, and this fails.
+            self._raw_put(key, STUB_BODY, mode=IfMatch(raw.etag), meta={STUB: "deleting"})
         except PreconditionFailed:
             self._refuse_stub(key, self._raw_head(key))
             raise
-        pending = self._start_record(record)
+        pending = self._start_record(marker)
         self._raw_delete([key])
-        self._finish_record(record, pending)
+        self._finish_record(marker, pending)
+        return removed
 
     def move(
         self,
