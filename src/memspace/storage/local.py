@@ -80,6 +80,9 @@ _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEX
 # bytes): a planted tree deeper than that is listed as one foreign entry, not walked.
 _MAX_WALK_KEY_BYTES = 4096
 _WALK_OPEN_FOLDERS = 64  # descriptors a walk keeps open on its branch (the rest are reopened as '..')
+_IDS_ATTRIBUTE = "user.memspace.write-ids"
+_HAS_XATTRS = hasattr(os, "setxattr")  # Linux; elsewhere history finds a file's id among its records
+_KEPT_WRITE_IDS = 8  # as object stores keep: the newest first
 _EMPTY_TREE_DEPTH = 32  # how deep a tree of empty folders in the way of a write is cleared away
 
 
@@ -144,7 +147,7 @@ class LocalStore:
             except BaseException:
                 os.close(fd)
                 raise
-        return Blob(data, version_of(st), size=max(st.st_size, len(data)), pin=_Pin(fd))
+        return Blob(data, version_of(st), _read_ids(fd, st), size=max(st.st_size, len(data)), pin=_Pin(fd))
 
     def head(self, key: str) -> ObjectInfo:
         with _os_errors("read"), self._place(key, create=False) as place:
@@ -204,7 +207,7 @@ class LocalStore:
                     # A concurrent delete may remove the folder between opening it and
                     # creating the temp file; walking again recreates it.
                     with self._place(key, create=True) as place:
-                        version = self._put_in(place, key, data, mode, record)
+                        version = self._put_in(place, key, data, mode, record, write_ids)
                     if version is not None:
                         return version
             except BaseException:
@@ -212,7 +215,15 @@ class LocalStore:
                 raise
             raise StorageError("The memory folder keeps disappearing under a write; try again.")
 
-    def _put_in(self, place: _Place, key: str, data: bytes, mode: PutMode, record: str | None) -> str | None:
+    def _put_in(
+        self,
+        place: _Place,
+        key: str,
+        data: bytes,
+        mode: PutMode,
+        record: str | None,
+        write_ids: tuple[str, ...],
+    ) -> str | None:
         # Refuse before paying for a temp file and an fsync when the outcome is already known.
         self._check(place, key, mode)
         temp = f"{TEMP_PREFIX}{os.urandom(16).hex()}"
@@ -220,7 +231,7 @@ class LocalStore:
         committed = False
         try:
             try:
-                _write_file(place.dir, temp, data)
+                _write_file(place.dir, temp, data, write_ids=write_ids)
             except FileNotFoundError:
                 return None
             if record is not None:
@@ -245,9 +256,17 @@ class LocalStore:
         with _os_errors("delete"), self._place(key, create=False) as place:
             with self._locked([place.dir]):
                 self._still_in_place(place, key)
-                st = self._stat_file(place, key)
-                removed = ObjectInfo(key, st.st_size, version_of(st))
-                marker = record(removed) if record is not None else None
+                if record is None:
+                    st = self._stat_file(place, key)
+                    removed, marker = ObjectInfo(key, st.st_size, version_of(st)), None
+                else:  # the marker names the version deleted: read its write ids too
+                    fd = self._open_file(place, key)
+                    try:
+                        st = os.fstat(fd)
+                        removed = ObjectInfo(key, st.st_size, version_of(st), _read_ids(fd, st))
+                    finally:
+                        os.close(fd)
+                    marker = record(removed)
                 if marker is not None:
                     self._reserved_folder_of(marker[0])  # refused before the delete, not after it
                 os.unlink(place.name, dir_fd=place.dir)
@@ -270,14 +289,20 @@ class LocalStore:
                     with self._place(destination, create=True) as dst, self._locked([src.dir, dst.dir]):
                         self._still_in_place(src, source)
                         self._still_in_place(dst, destination)
-                        moved = ObjectInfo(
-                            source, (st := self._stat_file(src, source)).st_size, version_of(st)
-                        )
-                        marks = records(moved) if records is not None else None
-                        for mark, _ in marks or ():
-                            self._reserved_folder_of(mark)  # refused before the move, not after it
-                        self._free(dst, destination)
-                        os.rename(src.name, dst.name, src_dir_fd=src.dir, dst_dir_fd=dst.dir)
+                        fd = self._open_file(src, source)
+                        try:
+                            st = os.fstat(fd)
+                            moved = ObjectInfo(source, st.st_size, version_of(st), _read_ids(fd, st))
+                            marks = records(moved) if records is not None else None
+                            for mark, _ in marks or ():
+                                self._reserved_folder_of(mark)  # refused before the move, not after it
+                            self._free(dst, destination)
+                            os.rename(src.name, dst.name, src_dir_fd=src.dir, dst_dir_fd=dst.dir)
+                            # Tagged after the rename: a crash in between leaves the source untouched.
+                            write_ids = (write_id, *moved.write_ids[: _KEPT_WRITE_IDS - 1])
+                            _tag(fd, st, write_ids)
+                        finally:
+                            os.close(fd)
                         os.fsync(dst.dir)
                         if dst.dir_parts != src.dir_parts:  # two descriptors of one folder: one fsync
                             os.fsync(src.dir)
@@ -287,7 +312,7 @@ class LocalStore:
             self._prune(_split(source)[:-1])
             for record in marks or ():
                 self._write_record(record)
-            return ObjectInfo(destination, moved.size, moved.version)
+            return ObjectInfo(destination, moved.size, moved.version, write_ids)
 
     def _write_record(self, record: Record) -> None:
         # A marker is written after the change it records, as durably as a delete itself is
@@ -958,12 +983,16 @@ def _sweep_if_stale(
     return 1
 
 
-def _write_file(folder: int, name: str, data: bytes, *, sync: bool = True) -> None:
+def _write_file(
+    folder: int, name: str, data: bytes, *, sync: bool = True, write_ids: tuple[str, ...] = ()
+) -> None:
     fd = os.open(name, _WRITE_FLAGS, 0o600, dir_fd=folder)
     try:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
+        if write_ids:
+            _tag(fd, os.fstat(fd), write_ids)
         if sync:
             os.fsync(fd)
     except BaseException:
@@ -972,6 +1001,27 @@ def _write_file(folder: int, name: str, data: bytes, *, sync: bool = True) -> No
             os.unlink(name, dir_fd=folder)  # no partial file is left behind (disk full, ...)
         raise
     os.close(fd)
+
+
+def _tag(fd: int, st: os.stat_result, write_ids: tuple[str, ...]) -> None:
+    """Keep ``write_ids`` with the file (an extended attribute, with the inode it was set on)."""
+    if not _HAS_XATTRS:
+        return
+    value = " ".join((f"{st.st_ino:x}", *write_ids[:_KEPT_WRITE_IDS])).encode()
+    with contextlib.suppress(OSError):  # no extended attributes here: history reads the records instead
+        os.setxattr(fd, _IDS_ATTRIBUTE, value)
+
+
+def _read_ids(fd: int, st: os.stat_result) -> tuple[str, ...]:
+    """The write ids :func:`_tag` kept with this very file; none if they were copied from another inode
+    (``cp -a``, an editor preserving attributes), were never set, or cannot be read here."""
+    if not _HAS_XATTRS:
+        return ()
+    try:
+        ino, *ids = os.getxattr(fd, _IDS_ATTRIBUTE).decode("ascii").split()
+    except (OSError, ValueError):
+        return ()
+    return tuple(ids) if ino == f"{st.st_ino:x}" else ()
 
 
 def _read_all(fd: int, size_hint: int) -> bytes:
