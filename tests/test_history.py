@@ -3,6 +3,8 @@ with who and how, invisible to every tool, bounded by retention."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -255,6 +257,77 @@ def test_local_history_sits_beside_the_namespace_folder_not_in_it(tmp_path: Path
     assert len(records) == 2
     # The current version is the same file as its record: stored once.
     assert any((namespace / "a.md").samefile(record) for record in records)
+
+
+def _local_xattrs(folder: Path) -> bool:
+    """Whether files in ``folder`` can carry user extended attributes (where write ids are kept)."""
+    probe = folder / "probe"
+    probe.write_bytes(b"")
+    try:
+        os.setxattr(probe, "user.memspace.probe", b"1")
+    except (AttributeError, OSError):
+        return False
+    finally:
+        probe.unlink()
+    return True
+
+
+def test_local_writes_find_the_current_version_without_reading_the_files_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not _local_xattrs(tmp_path):
+        pytest.skip("no extended attributes here: history reads the records instead")
+    workspace = MemoryTools.from_config(
+        {"memory_tool_local_dir": str(tmp_path / "mem")}, environ={}
+    ).workspace
+    workspace.create("/a.md", "0\n")
+    for i in range(1, 4):
+        workspace.append("/a.md", str(i))
+    listed: list[str] = []
+    real_list = workspace.store.list
+
+    def counting_list(prefix: str, **options: Any) -> Any:
+        listed.append(prefix)
+        return real_list(prefix, **options)
+
+    monkeypatch.setattr(workspace.store, "list", counting_list)
+    workspace.append("/a.md", "4")
+    workspace.rename("/a.md", "/b.md")
+    workspace.append("/b.md", "5")
+    workspace.delete("/b.md")
+    assert [prefix for prefix in listed if "history" in prefix] == []
+    monkeypatch.undo()
+    workspace.restore("/b.md")
+    # The restore, the append after the rename, the rename, then every earlier write: a whole chain.
+    assert contents(workspace, "/b.md") == [
+        "0\n1\n2\n3\n4\n5",
+        "0\n1\n2\n3\n4\n5",
+        "0\n1\n2\n3\n4",
+        "0\n1\n2\n3\n4",
+        "0\n1\n2\n3",
+        "0\n1\n2",
+        "0\n1",
+        "0\n",
+    ]
+
+
+def test_a_copy_carrying_a_files_attributes_is_not_taken_for_the_version_it_copied(tmp_path: Path) -> None:
+    if not _local_xattrs(tmp_path):
+        pytest.skip("no extended attributes here")
+    workspace = MemoryTools.from_config(
+        {"memory_tool_local_dir": str(tmp_path / "mem")}, environ={}
+    ).workspace
+    workspace.create("/a.md", "one\n")
+    workspace.append("/a.md", "two")
+    file = tmp_path / "mem" / "default" / "a.md"
+    copy = tmp_path / "copy.md"
+    shutil.copy2(file, copy)  # as `cp -a` or an editor keeping attributes would
+    copy.write_text("edited elsewhere\n")
+    assert os.getxattr(copy, "user.memspace.write-ids")
+    os.replace(copy, file)
+    newest = workspace.history("/a.md")[0]
+    assert (newest.current, newest.operation) == (True, "unrecorded")
+    assert contents(workspace, "/a.md")[1:] == ["one\ntwo", "one\n"]
 
 
 # -- retention -------------------------------------------------------------------------------------

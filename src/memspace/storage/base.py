@@ -75,7 +75,8 @@ class ObjectInfo:
     """An object's metadata, as a listing or ``head`` gives it.
 
     ``version`` is ``None`` where a backend cannot give it cheaply; ``write_ids``
-    are empty where the backend keeps none (local files). ``moving_to`` is set on
+    are empty where the backend keeps none (a local ``head``, listings, local files
+    on a file system without extended attributes). ``moving_to`` is set on
     an object store's source object while a rename claims it. ``foreign`` marks an
     entry whose name memspace cannot use (not UTF-8, not NFC, control characters,
     a pipe or device locally): it is listed so callers can count it, never opened.

@@ -28,6 +28,11 @@ Why it is built this way:
   with one ``stat``: checking a version never reads or hashes the file. A
   :class:`~memspace.storage.base.Blob` keeps its file open, so the inode number
   cannot be reused by a later write while anyone still compares against it.
+* **Write ids travel with the file.** A write tags its temp file with its write
+  ids (an extended attribute, with the inode it was set on) before the rename, so
+  ``get`` returns them as object stores do and history never searches a file's
+  records for its current version. Where extended attributes are missing or
+  unsupported, files simply have none.
 * **Renames are one ``rename(2)``.** A file or a whole folder moves atomically
   under the locks of the folders involved (all folders of a renamed subtree, so
   no write straddles the move); a folder is deleted by renaming it into a trash
@@ -260,12 +265,10 @@ class LocalStore:
                     st = self._stat_file(place, key)
                     removed, marker = ObjectInfo(key, st.st_size, version_of(st)), None
                 else:  # the marker names the version deleted: read its write ids too
-                    fd = self._open_file(place, key)
-                    try:
-                        st = os.fstat(fd)
-                        removed = ObjectInfo(key, st.st_size, version_of(st), _read_ids(fd, st))
-                    finally:
+                    fd, st, ids = self._open_with_ids(place, key)
+                    if fd is not None:
                         os.close(fd)
+                    removed = ObjectInfo(key, st.st_size, version_of(st), ids)
                     marker = record(removed)
                 if marker is not None:
                     self._reserved_folder_of(marker[0])  # refused before the delete, not after it
@@ -289,10 +292,9 @@ class LocalStore:
                     with self._place(destination, create=True) as dst, self._locked([src.dir, dst.dir]):
                         self._still_in_place(src, source)
                         self._still_in_place(dst, destination)
-                        fd = self._open_file(src, source)
+                        fd, st, ids = self._open_with_ids(src, source)
                         try:
-                            st = os.fstat(fd)
-                            moved = ObjectInfo(source, st.st_size, version_of(st), _read_ids(fd, st))
+                            moved = ObjectInfo(source, st.st_size, version_of(st), ids)
                             marks = records(moved) if records is not None else None
                             for mark, _ in marks or ():
                                 self._reserved_folder_of(mark)  # refused before the move, not after it
@@ -300,9 +302,11 @@ class LocalStore:
                             os.rename(src.name, dst.name, src_dir_fd=src.dir, dst_dir_fd=dst.dir)
                             # Tagged after the rename: a crash in between leaves the source untouched.
                             write_ids = (write_id, *moved.write_ids[: _KEPT_WRITE_IDS - 1])
-                            _tag(fd, st, write_ids)
+                            if fd is not None:
+                                _tag(fd, st, write_ids)
                         finally:
-                            os.close(fd)
+                            if fd is not None:
+                                os.close(fd)
                         os.fsync(dst.dir)
                         if dst.dir_parts != src.dir_parts:  # two descriptors of one folder: one fsync
                             os.fsync(src.dir)
@@ -659,6 +663,19 @@ class LocalStore:
             os.close(fd)
             raise (ObjectNotFound if stat.S_ISDIR(mode) else NotAFile)(key)
         return fd
+
+    def _open_with_ids(self, place: _Place, key: str) -> tuple[int | None, os.stat_result, tuple[str, ...]]:
+        """The file open (None if it cannot be read: then only its stat), its stat and its write ids."""
+        try:
+            fd = self._open_file(place, key)
+        except PermissionError:
+            return None, self._stat_file(place, key), ()
+        try:
+            st = os.fstat(fd)
+            return fd, st, _read_ids(fd, st)
+        except BaseException:
+            os.close(fd)
+            raise
 
     def _stat_file(self, place: _Place, key: str) -> os.stat_result:
         try:
