@@ -270,12 +270,17 @@ class LocalStore:
                         os.close(fd)
                     removed = ObjectInfo(key, st.st_size, version_of(st), ids)
                     marker = record(removed)
-                if marker is not None:
-                    self._reserved_folder_of(marker[0])  # refused before the delete, not after it
-                os.unlink(place.name, dir_fd=place.dir)
+                # The marker's folder is opened (refused if planted) before the delete, not after it.
+                folder = self._open_record_folder(marker[0]) if marker is not None else None
+                try:
+                    os.unlink(place.name, dir_fd=place.dir)
+                except BaseException:
+                    if folder is not None:
+                        os.close(folder)
+                    raise
             self._prune_from(place)
-        if marker is not None:
-            self._write_record(marker)
+        if marker is not None and folder is not None:
+            self._write_record(marker, folder)
         return removed
 
     def move(
@@ -293,35 +298,56 @@ class LocalStore:
                         self._still_in_place(src, source)
                         self._still_in_place(dst, destination)
                         fd, st, ids = self._open_with_ids(src, source)
+                        folders: builtins.list[int] = []
                         try:
                             moved = ObjectInfo(source, st.st_size, version_of(st), ids)
                             marks = records(moved) if records is not None else None
-                            for mark, _ in marks or ():
-                                self._reserved_folder_of(mark)  # refused before the move, not after it
+                            for mark, _ in marks or ():  # refused before the move, not after it
+                                folders.append(self._open_record_folder(mark))
                             self._free(dst, destination)
                             os.rename(src.name, dst.name, src_dir_fd=src.dir, dst_dir_fd=dst.dir)
                             # Tagged after the rename: a crash in between leaves the source untouched.
                             write_ids = (write_id, *moved.write_ids[: _KEPT_WRITE_IDS - 1])
                             if fd is not None:
                                 _tag(fd, st, write_ids)
+                            os.fsync(dst.dir)
+                            if dst.dir_parts != src.dir_parts:  # two descriptors of one folder: one fsync
+                                os.fsync(src.dir)
+                        except BaseException:
+                            for folder in folders:
+                                os.close(folder)
+                            raise
                         finally:
                             if fd is not None:
                                 os.close(fd)
-                        os.fsync(dst.dir)
-                        if dst.dir_parts != src.dir_parts:  # two descriptors of one folder: one fsync
-                            os.fsync(src.dir)
                 except BaseException:
                     self._prune(_split(destination)[:-1])
                     raise
             self._prune(_split(source)[:-1])
-            for record in marks or ():
-                self._write_record(record)
+            for record, folder in zip(marks or (), folders, strict=True):
+                self._write_record(record, folder)
             return ObjectInfo(destination, moved.size, moved.version, write_ids)
 
-    def _write_record(self, record: Record) -> None:
-        # A marker is written after the change it records, as durably as a delete itself is
-        # (not fsynced): a power loss right after may lose the marker, never a file's content.
+    def _open_record_folder(self, key: str) -> int:
+        """Open (creating it) the reserved folder a marker ``key`` goes in, or refuse clearly if a file
+        or a symbolic link planted there stands in the way; the caller closes it."""
+        with _reserved_area(), self._folder(_split(key)[:-1], create=True) as fd:
+            return os.dup(fd)
+
+    def _write_record(self, record: Record, folder: int) -> None:
+        """Write a marker in its folder opened by :meth:`_open_record_folder` (and close that).
+
+        A marker is written after the change it records, as durably as a delete itself is
+        (not fsynced): a power loss right after may lose the marker, never a file's content."""
         key, data = record
+        try:
+            with contextlib.suppress(FileExistsError):
+                _write_file(folder, _split(key)[-1], data, sync=False)
+            return
+        except FileNotFoundError:
+            pass  # the folder was removed meanwhile (emptied by a collection): walk to it again
+        finally:
+            os.close(folder)
         with _reserved_area(), self._place(key, create=True) as place, contextlib.suppress(FileExistsError):
             _write_file(place.dir, place.name, data, sync=False)
 
