@@ -61,3 +61,14 @@ def test_the_core_tools_load_nothing_heavy() -> None:
     )
     assert "memspace.tools.memory_tools" in loaded
     assert not [m for m in HEAVY if m in loaded]
+
+
+def test_version_needs_no_command_parser() -> None:
+    loaded = loaded_after(
+        "import contextlib, sys\n"
+        "from memspace.cli import main\n"
+        "with contextlib.suppress(SystemExit):\n"
+        "    main(['--version'])"
+    )
+    assert not [m for m in HEAVY if m in loaded]
+    assert "memspace.cli._app" not in loaded
