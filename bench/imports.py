@@ -30,7 +30,10 @@ CASES = (
         "import memspace, memspace.storage.s3, obstore, obstore.store",
     ),
     ("`import obstore, obstore.store` alone", "import obstore, obstore.store"),
-    ("`import memspace.cli` (the command line, typer)", "import memspace.cli"),
+    (
+        "`import memspace.cli` + its commands (what `memspace view` loads, typer)",
+        "import memspace.cli; memspace.cli.app",
+    ),
     ("`import typer` alone", "import typer"),
 )
 
@@ -70,7 +73,13 @@ def run(scratch: Path, *, rounds: int, warmup: int) -> str:
         "<= +50 ms (stretch +30 ms)",
         core <= 0.050,
     )
-    targets.record("import memspace.cli", f"+{fmt_ms(added[CASES[5][0]])}", "reported", None)
+    targets.record(
+        "import memspace + MemoryTools.from_config (first use)",
+        f"+{fmt_ms(added[CASES[2][0]])}",
+        "reported",
+        None,
+    )
+    targets.record("import memspace.cli + its commands", f"+{fmt_ms(added[CASES[5][0]])}", "reported", None)
     return "\n".join(
         [
             "## 4. Import time (fresh interpreter)",

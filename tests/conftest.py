@@ -21,6 +21,7 @@ from memspace.storage.local import LocalStore
 from memspace.storage.memory import MemoryStore
 
 from .support.faultproxy import FaultProxy, find_mitmdump
+from .support.model_server import ModelServer
 from .support.seaweed import SeaweedServer, find_weed
 
 BACKENDS = ["memory", "local", "s3", "r2"]
@@ -134,3 +135,38 @@ def make_tools(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> 
 @pytest.fixture
 def tools(make_tools: MakeTools) -> MemoryTools:
     return make_tools()
+
+
+# -- the agent-framework tests (OpenAI Agents, LangChain, deepagents) ---------------------------
+
+
+@pytest.fixture
+def server() -> Iterator[ModelServer]:
+    """The scripted model server on loopback; a test fails if the agent asked for more than scripted."""
+    with ModelServer() as running:
+        yield running
+        assert running.unexpected == 0, "the agent made more model requests than scripted"
+
+
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
+def agent_config(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, object]:
+    """A fresh workspace on the backend, configured as a user does (S3 through its variables)."""
+    if request.param == "local":
+        return {"memory_tool_backend": "local", "memory_tool_local_dir": str(tmp_path / "memories")}
+    peer: SeaweedServer = request.getfixturevalue("seaweed")
+    for name, value in s3_environ(peer).items():
+        monkeypatch.setenv(name, value)
+    return {
+        "memory_tool_backend": "s3",
+        "memory_tool_prefix": unique_prefix(),
+        "memory_tool_cache_dir": str(tmp_path / "cache"),
+    }
+
+
+@pytest.fixture
+def no_langsmith(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing is traced to LangSmith from a test run, whatever the developer's shell has."""
+    for name in ("LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2", "LANGSMITH_API_KEY", "LANGCHAIN_API_KEY"):
+        monkeypatch.delenv(name, raising=False)

@@ -11,7 +11,7 @@ import base64
 import dataclasses
 import importlib
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -37,36 +37,7 @@ from .support.workers import run_workers
 
 API_KEY = "sk-test-deepagents-key"
 
-
-@pytest.fixture(autouse=True)
-def _no_langsmith(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Nothing is traced to LangSmith from a test run, whatever the developer's shell has."""
-    for name in ("LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2", "LANGSMITH_API_KEY", "LANGCHAIN_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def server() -> Iterator[ModelServer]:
-    with ModelServer() as running:
-        yield running
-        assert running.unexpected == 0, "the agent made more model requests than scripted"
-
-
-@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
-def agent_config(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> dict[str, object]:
-    """A fresh workspace on the backend, configured as a user does (S3 through its variables)."""
-    if request.param == "local":
-        return {"memory_tool_backend": "local", "memory_tool_local_dir": str(tmp_path / "memories")}
-    peer: SeaweedServer = request.getfixturevalue("seaweed")
-    for name, value in s3_environ(peer).items():
-        monkeypatch.setenv(name, value)
-    return {
-        "memory_tool_backend": "s3",
-        "memory_tool_prefix": unique_prefix(),
-        "memory_tool_cache_dir": str(tmp_path / "cache"),
-    }
+pytestmark = pytest.mark.usefixtures("no_langsmith")
 
 
 def files(backend: MemspaceBackend) -> dict[str, bytes]:

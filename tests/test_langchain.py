@@ -10,7 +10,7 @@ import copy
 import importlib
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,39 +26,13 @@ from memspace import MemoryTools
 from memspace.errors import MissingDependencyError
 from memspace.integrations.langchain import MemoryTool, memory_tools
 
-from .conftest import DEFAULT_TOOLS, READ_ONLY_TOOLS, s3_environ, unique_prefix
+from .conftest import DEFAULT_TOOLS, READ_ONLY_TOOLS
 from .support.model_server import ModelServer, Reply, text, tool_call
-from .support.seaweed import SeaweedServer
 from .support.tool_cases import ERROR_CASE, FINAL_FILES, TOOL_CASES, check_result, strict_arguments
 
 API_KEY = "sk-test-langchain-key"
 
-
-@pytest.fixture(autouse=True)
-def _no_langsmith(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Nothing is traced to LangSmith from a test run, whatever the developer's shell has."""
-    for name in ("LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2", "LANGSMITH_API_KEY", "LANGCHAIN_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def server() -> Iterator[ModelServer]:
-    with ModelServer() as running:
-        yield running
-        assert running.unexpected == 0, "the agent made more model requests than scripted"
-
-
-@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
-def agent_config(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> dict[str, object]:
-    """A fresh workspace on the backend, configured as a user does (S3 through its variables)."""
-    if request.param == "local":
-        return {"memory_tool_backend": "local", "memory_tool_local_dir": str(tmp_path / "memories")}
-    peer: SeaweedServer = request.getfixturevalue("seaweed")
-    for name, value in s3_environ(peer).items():
-        monkeypatch.setenv(name, value)
-    return {"memory_tool_backend": "s3", "memory_tool_prefix": unique_prefix()}
+pytestmark = pytest.mark.usefixtures("no_langsmith")
 
 
 def chat_model(server: ModelServer) -> ChatOpenAI:

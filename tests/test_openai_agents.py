@@ -13,7 +13,7 @@ import copy
 import importlib
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +37,8 @@ from memspace import MemoryTools
 from memspace.errors import MissingDependencyError
 from memspace.integrations.openai_agents import memory_tools
 
-from .conftest import DEFAULT_TOOLS, READ_ONLY_TOOLS, s3_environ, unique_prefix
+from .conftest import DEFAULT_TOOLS, READ_ONLY_TOOLS
 from .support.model_server import ModelServer, Reply, text, tool_call, tool_calls
-from .support.seaweed import SeaweedServer
 from .support.tool_cases import ERROR_CASE, FINAL_FILES, TOOL_CASES, ToolCase, check_result, strict_arguments
 
 API_KEY = "sk-test-agents-key"
@@ -83,26 +82,6 @@ set_trace_processors([RECORDER])
 def spans() -> SpanRecorder:
     RECORDER.spans.clear()
     return RECORDER
-
-
-@pytest.fixture
-def server() -> Iterator[ModelServer]:
-    with ModelServer() as running:
-        yield running
-        assert running.unexpected == 0, "the agent made more model requests than scripted"
-
-
-@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
-def agent_config(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> dict[str, object]:
-    """A fresh workspace on the backend, configured as a user does (S3 through its variables)."""
-    if request.param == "local":
-        return {"memory_tool_backend": "local", "memory_tool_local_dir": str(tmp_path / "memories")}
-    peer: SeaweedServer = request.getfixturevalue("seaweed")
-    for name, value in s3_environ(peer).items():
-        monkeypatch.setenv(name, value)
-    return {"memory_tool_backend": "s3", "memory_tool_prefix": unique_prefix()}
 
 
 def run_config(server: ModelServer, **settings: Any) -> RunConfig:

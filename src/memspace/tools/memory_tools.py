@@ -14,7 +14,7 @@ from memspace.storage.base import Store
 from memspace.storage.registry import open_store
 from memspace.tools.arguments import ArgumentError, validate
 from memspace.tools.messages import model_message
-from memspace.tools.render import render_edit, render_file, render_listing
+from memspace.tools.render import LineCounts, render_edit, render_file, render_listing
 from memspace.tools.render_history import render_restored, render_versions
 from memspace.tools.render_search import render_find, render_ranked, render_search
 from memspace.tools.schema import TOOLS, DefinitionStyle, ToolSpec, definitions
@@ -73,6 +73,7 @@ class MemoryTools:
         self.workspace = workspace
         self.search = search
         self.history = history
+        self._line_counts = LineCounts()
         self._specs = tuple(
             spec
             for spec in TOOLS
@@ -227,7 +228,9 @@ class MemoryTools:
         shown = ws.view(args["path"])
         view_range, column = args.get("view_range"), args.get("column")
         if isinstance(shown, TextFile):
-            return render_file(shown, view_range, ws.limits.max_view_chars, column=column)
+            return render_file(
+                shown, view_range, ws.limits.max_view_chars, column=column, counts=self._line_counts
+            )
         for name, value in (("view_range", view_range), ("column", column)):
             if value is not None:
                 raise ArgumentError(f"{name} applies to files only; {shown.path} is a directory.")

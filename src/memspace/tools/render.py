@@ -5,12 +5,25 @@ Output is bounded (``max_view_chars``) and always says how to get the rest.
 
 from __future__ import annotations
 
-from memspace.edits import split_lines
+import threading
+from bisect import bisect_right
+from collections import OrderedDict
+from itertools import accumulate
+
+from memspace.edits import line_count
 from memspace.errors import LineRangeError
 from memspace.tools.arguments import ArgumentError
 from memspace.workspace import DirListing, EditOutcome, TextFile
 
-__all__ = ["human_size", "render_edit", "render_file", "render_listing"]
+__all__ = [
+    "LineCounts",
+    "human_size",
+    "line_window",
+    "number_lines",
+    "render_edit",
+    "render_file",
+    "render_listing",
+]
 
 _SNIPPET_CONTEXT = 4
 
@@ -33,34 +46,137 @@ def number_lines(
     rendered lines, the number of the last line shown, and, when that line was too
     long to fit and was cut, the column where its unshown rest starts (else 0).
     """
-    out: list[str] = []
-    used = 0
-    last = first - 1
-    cut = 0
-    for offset, line in enumerate(lines):
-        number = first + offset
-        start = column if offset == 0 else 1
-        rendered = f"{number:6d}\t{line[start - 1 :]}"
-        if out and used + len(rendered) + 1 > max_chars:
+    if not lines:
+        return [], first - 1, 0
+    line = lines[0]
+    rendered = f"{first:6d}\t{line[column - 1 :]}"
+    if len(rendered) > max_chars:
+        prefix = len(rendered) - (len(line) - column + 1)
+        fits = max(1, max_chars - prefix)
+        return [rendered[: prefix + fits]], first, column + fits
+    rest = lines[1:]
+    if first + len(rest) >= _WIDE_NUMBERS:  # numbers wider than 6 digits: count each line
+        return _number_slowly(rendered, rest, first, max_chars)
+    # A later line costs its length plus the number, a tab and a newline (8); the
+    # running costs only grow, so the lines that fit are the ones up to a bisection.
+    costs = list(accumulate(map(_LINE_COST.__add__, map(len, rest))))
+    fit = bisect_right(costs, max_chars - len(rendered) - 1)
+    out = [rendered]
+    if first + fit < _KEPT_NUMBERS:
+        out.extend(map(str.__add__, _numbers(first + fit)[first + 1 : first + 1 + fit], rest[:fit]))
+    else:
+        out.extend(map(_NUMBERED.format, range(first + 1, first + 1 + fit), rest[:fit]))
+    return out, first + fit, 0
+
+
+_WIDE_NUMBERS = 1_000_000
+_LINE_COST = 8
+_NUMBERED = "{:6d}\t{}"
+_KEPT_NUMBERS = 8192  # line numbers up to this are formatted once and kept (about 0.5 MB at most)
+_number_prefixes: list[list[str]] = [[""]]  # one list, replaced whole when it grows
+
+
+def _numbers(last: int) -> list[str]:
+    """``"%6d\\t"`` of every number up to ``last`` (index = number): formatted once, kept."""
+    prefixes = _number_prefixes[0]
+    if len(prefixes) <= last:
+        # A new list replaces the old whole, so a thread never sees one half grown.
+        top = min(max(last + 1, 2 * len(prefixes)), _KEPT_NUMBERS)
+        prefixes = prefixes + [f"{n:6d}\t" for n in range(len(prefixes), top)]
+        _number_prefixes[0] = prefixes
+    return prefixes
+
+
+def _number_slowly(rendered: str, rest: list[str], first: int, max_chars: int) -> tuple[list[str], int, int]:
+    out = [rendered]
+    used = len(rendered) + 1
+    last = first
+    for offset, line in enumerate(rest, 1):
+        rendered = f"{first + offset:6d}\t{line}"
+        if used + len(rendered) + 1 > max_chars:
             break
-        if len(rendered) > max_chars:
-            prefix = len(rendered) - (len(line) - start + 1)
-            fits = max(1, max_chars - prefix)
-            rendered = rendered[: prefix + fits]
-            cut = start + fits
         out.append(rendered)
         used += len(rendered) + 1
-        last = number
-        if cut:
-            break
-    return out, last, cut
+        last = first + offset
+    return out, last, 0
+
+
+def line_window(text: str, start: int, count: int, max_chars: int) -> list[str]:
+    """Lines ``start`` to ``start + count - 1`` (1-based, all of them in ``text``) as
+    :func:`number_lines` needs them to show at most ``max_chars`` characters: the first
+    whole (it may be paged by column), the later ones only as far as ``max_chars`` could
+    reach. Only that window is split, never the whole text."""
+    offset = 0
+    if start > 1:
+        offset = _line_offset(text, start)
+    newline = text.find("\n", offset)
+    if newline == -1:
+        return [text[offset:]]
+    lines = [text[offset:newline]]
+    if count > 1:
+        # Each shown line costs at least 8 characters, so a later line reaching past
+        # max_chars would not fit anyway: its cut end is never shown.
+        more = text[newline + 1 : newline + 1 + max_chars].split("\n", count - 1)
+        lines.extend(more[: count - 1])
+    return lines
+
+
+def _line_offset(text: str, number: int) -> int:
+    """Where line ``number`` (1-based, > 1) starts in ``text``."""
+    offset = 0
+    chunk = 1 << 16
+    skip = number - 1  # newlines to pass
+    while True:
+        piece = text[offset : offset + chunk]
+        seen = piece.count("\n")
+        if seen >= skip:
+            return offset + len(piece) - len(piece.split("\n", skip)[-1])
+        skip -= seen
+        offset += chunk
+
+
+class LineCounts:
+    """Line counts of the large texts lately shown, by path and version, so paging
+    through a large file does not count its lines again on every view.
+
+    A version names one content of one file (a write always makes a new one), so a
+    count kept under it stays right; the text's length is part of the key as well.
+    """
+
+    _SMALL = 64 * 1024  # counting fewer characters costs less than the bookkeeping
+    _KEEP = 32
+
+    def __init__(self) -> None:
+        self._counts: OrderedDict[tuple[str, str, int, bool], int] = OrderedDict()
+        self._lock = threading.Lock()  # tool calls may run on several threads
+
+    def of(self, file: TextFile) -> int:
+        text = file.text
+        if len(text) < self._SMALL or not file.version:
+            return line_count(text)
+        key = (str(file.path), file.version, len(text), file.whole)
+        with self._lock:
+            count = self._counts.get(key)
+            if count is not None:
+                self._counts.move_to_end(key)
+                return count
+        count = line_count(text)
+        with self._lock:
+            self._counts[key] = count
+            while len(self._counts) > self._KEEP:
+                self._counts.popitem(last=False)
+        return count
 
 
 def render_file(
-    file: TextFile, view_range: list[int] | None, max_chars: int, *, column: int | None = None
+    file: TextFile,
+    view_range: list[int] | None,
+    max_chars: int,
+    *,
+    column: int | None = None,
+    counts: LineCounts | None = None,
 ) -> str:
-    lines = split_lines(file.text)
-    total = len(lines)
+    total = counts.of(file) if counts is not None else line_count(file.text)
     if total == 0:
         return f"{file.path} is empty."
     start, end = 1, total
@@ -87,13 +203,14 @@ def render_file(
                 bound="end",
             )
     column = column or 1
-    width = len(lines[start - 1])
+    lines = line_window(file.text, start, end - start + 1, max_chars)
+    width = len(lines[0])
     if not 1 <= column <= max(width, 1):
         raise ArgumentError(
             f"column {column} is out of range: line {start} of {file.path} has {width:,} characters, "
             f"so column must be between 1 and {max(width, 1)}."
         )
-    shown, last, cut = number_lines(lines[start - 1 : end], start, max_chars, column=column)
+    shown, last, cut = number_lines(lines, start, max_chars, column=column)
     whole = start == 1 and last == total and column == 1 and not cut
     count = f"{total} line{'s' if total != 1 else ''}"
     where = f"from character {column:,} of line {start}, " if column > 1 else ""
@@ -108,7 +225,7 @@ def render_file(
     to_end = end if end < total else -1
     if cut:
         body += (  # only the first line shown can be cut: a later one too long ends the page before it
-            f"\n[Line {last} is {len(lines[last - 1]):,} characters, too long for one view; this shows "
+            f"\n[Line {last} is {width:,} characters, too long for one view; this shows "
             f"characters {column:,}-{cut - 1:,}. To read on, call memory_view with path "
             f'"{file.path}", view_range [{last}, {to_end}] and column {cut}.]'
         )
@@ -154,17 +271,16 @@ def _foreign_note(count: int) -> str:
 
 def render_edit(summary: str, outcome: EditOutcome, max_chars: int) -> str:
     """A one-line summary and the edited region with some context, numbered."""
-    lines = split_lines(outcome.text)
-    if not lines:
+    total = line_count(outcome.text)
+    if not total:
         return f"{summary} The file is now empty."
     first = max(1, outcome.first_line - _SNIPPET_CONTEXT)
-    last = min(len(lines), outcome.last_line + _SNIPPET_CONTEXT)
-    shown, shown_last, cut = number_lines(lines[first - 1 : last], first, max_chars)
+    last = min(total, outcome.last_line + _SNIPPET_CONTEXT)
+    lines = line_window(outcome.text, first, last - first + 1, max_chars)
+    shown, shown_last, cut = number_lines(lines, first, max_chars)
     if cut:
-        shown[-1] += (
-            f" [... line {shown_last} is {len(lines[shown_last - 1]):,} characters; the rest is not shown]"
-        )
+        shown[-1] += f" [... line {shown_last} is {len(lines[0]):,} characters; the rest is not shown]"
     more = ""
     if shown_last < last:
         more = f"\n[Snippet limited to {max_chars:,} characters; view the file for the rest.]"
-    return f"{summary} Lines {first}-{shown_last} of {len(lines)} now read:\n" + "\n".join(shown) + more
+    return f"{summary} Lines {first}-{shown_last} of {total} now read:\n" + "\n".join(shown) + more
