@@ -536,7 +536,12 @@ class Workspace:
                 time.sleep(self.retry.delay(attempt))
             try:
                 self._call(
-                    src, self.store.move, self._key(src), self._key(dst), write_id=write_id, records=markers
+                    src,
+                    self.store.move,
+                    self._key(src),
+                    self._key(dst),
+                    write_id=write_id,
+                    records=markers if self._versions is not None else None,  # no history: nothing to read
                 )
             except ObjectNotFound:
                 return self._rename_dir(src, dst, progress)

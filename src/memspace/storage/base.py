@@ -241,7 +241,8 @@ class Store(Protocol):
     ) -> ObjectInfo:
         """Rename one object; never overwrites; return what was moved (its version and write ids).
 
-        The destination keeps the source's write ids behind ``write_id``. ``records``
+        The destination keeps the source's write ids behind ``write_id`` (the local
+        store, whose ids only serve history, does so only when ``records`` is given). ``records``
         is called with the source's info once it is read, and returns the history
         markers to write with the move (one at the destination, one at the source).
         Of several moves (or a move and a remove or an edit) of one object at once,

@@ -297,7 +297,12 @@ class LocalStore:
                     with self._place(destination, create=True) as dst, self._locked([src.dir, dst.dir]):
                         self._still_in_place(src, source)
                         self._still_in_place(dst, destination)
-                        fd, st, ids = self._open_with_ids(src, source)
+                        ids: tuple[str, ...] = ()
+                        fd: int | None = None
+                        if records is None:  # no markers to name a version: the ids are not needed
+                            st = self._stat_file(src, source)
+                        else:
+                            fd, st, ids = self._open_with_ids(src, source)
                         folders: builtins.list[int] = []
                         try:
                             moved = ObjectInfo(source, st.st_size, version_of(st), ids)
@@ -307,8 +312,10 @@ class LocalStore:
                             self._free(dst, destination)
                             os.rename(src.name, dst.name, src_dir_fd=src.dir, dst_dir_fd=dst.dir)
                             # Tagged after the rename: a crash in between leaves the source untouched.
-                            write_ids = (write_id, *moved.write_ids[: _KEPT_WRITE_IDS - 1])
+                            # Without history the file keeps its ids: they stay those of its content.
+                            write_ids = moved.write_ids
                             if fd is not None:
+                                write_ids = (write_id, *moved.write_ids[: _KEPT_WRITE_IDS - 1])
                                 _tag(fd, st, write_ids)
                             os.fsync(dst.dir)
                             if dst.dir_parts != src.dir_parts:  # two descriptors of one folder: one fsync
