@@ -34,6 +34,7 @@ class CountingStore:
     def __init__(self, inner: Store) -> None:
         self.inner = inner
         self.max_key_bytes = inner.max_key_bytes
+        self.resends_writes = inner.resends_writes
         self.cache_identity: str | None = getattr(inner, "cache_identity", None)
         self.counts: dict[str, int] = {}
         self.conflicts = 0

@@ -15,6 +15,10 @@ from typing import Any
 import pytest
 
 from memspace import MemoryTools
+from memspace.history import History
+from memspace.storage.base import PreconditionFailed
+from memspace.storage.memory import MemoryStore
+from memspace.workspace import Workspace
 
 from .conftest import s3_environ, unique_prefix
 from .support.faultproxy import FaultProxy
@@ -123,3 +127,49 @@ def _settle(tools: MemoryTools) -> None:
         previous = listing
         time.sleep(0.33)
     raise AssertionError("the store kept changing after its only writer was killed")
+
+
+class _ResendingStore(MemoryStore):
+    """An in-process object store whose next put of ``key`` lands, then has ``burst`` other
+    appends land on top, and answers PreconditionFailed: what a client that resent a put whose
+    answer was lost sees while other writers are busy."""
+
+    resends_writes = True
+
+    def __init__(self, key: str, burst: int) -> None:
+        super().__init__()
+        self.key, self.burst, self.armed = key, burst, False
+
+    def put(self, key: str, data: bytes, **kwargs: Any) -> str:
+        version = super().put(key, data, **kwargs)
+        if self.armed and key == self.key:
+            self.armed = False
+            other = Workspace(self, base="memories/default/", history=_history_of(self))
+            for i in range(self.burst):
+                other.append("/log.md", f"other {i}\n")
+            raise PreconditionFailed(key)
+        return version
+
+
+def _history_of(store: MemoryStore) -> History:
+    return MemoryTools.from_config({"memory_tool_backend": "memory"}, store=store).workspace._versions  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize("versioning", [True, False])
+def test_a_write_buried_under_more_writes_than_ids_are_kept_is_never_applied_twice(versioning: bool) -> None:
+    """Our append lands, its answer is lost, and 9 appends (more than the 8 ids an object keeps)
+    land on top before we look again: with history we find it landed; without, we say we cannot
+    tell rather than append it a second time."""
+    store = _ResendingStore("memories/default/log.md", burst=9)
+    tools = MemoryTools.from_config(
+        {"memory_tool_backend": "memory", "memory_tool_versioning": versioning}, store=store
+    )
+    tools.workspace.create("/log.md", "start\n")
+    store.armed = True
+    result = tools.call("memory_create_update", {"path": "/log.md", "file_text": "mine\n", "mode": "append"})
+    text = tools.workspace.read("/log.md").text
+    assert text.count("mine") == 1 and text.count("other") == 9
+    if versioning:
+        assert not result.is_error, result.text
+    else:
+        assert result.is_error and "storage" in result.text.lower(), result.text

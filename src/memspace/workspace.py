@@ -852,6 +852,9 @@ class Workspace:
         records: dict[str, str],
     ) -> str | None:
         unknown = 0
+        # Our writes whose outcome is not known, each with the newest write id of the version it
+        # was written on: while that id is among the object's recent ids, so would ours be.
+        unsure: dict[str, str] = {}
         for attempt in range(self.retry.max_attempts):
             if attempt:
                 time.sleep(self.retry.delay(attempt))
@@ -861,6 +864,8 @@ class Workspace:
                 blob = self._read_for_write(vpath)
                 if blob is not None:
                     landed = next((w for w in blob.write_ids if w in sent), None)
+                    if landed is None and unsure:
+                        landed = self._landed_out_of_sight(vpath, blob, unsure)
                     if landed is not None:
                         return landed
                     if not blob.whole:
@@ -883,9 +888,14 @@ class Workspace:
                     records[write_id] = record
                 try:
                     self._put(vpath, data, mode, ids, record)
-                except (PreconditionFailed, ObjectNotFound, Busy):
-                    continue  # lost a race: the next read decides
+                except (PreconditionFailed, ObjectNotFound, Busy) as lost:
+                    resent = isinstance(lost, PreconditionFailed) and self.store.resends_writes
+                    if resent and blob is not None and blob.write_ids:
+                        unsure[write_id] = blob.write_ids[0]
+                    continue  # lost a race (or met its own resend): the next read decides
                 except OutcomeUnknown:
+                    if blob is not None and blob.write_ids:
+                        unsure[write_id] = blob.write_ids[0]
                     unknown += 1
                     if unknown >= _UNKNOWN_OUTCOMES:
                         records.pop(write_id, None)  # it may yet have landed: keep its record
@@ -896,6 +906,21 @@ class Workspace:
                 self._wrote()
                 return write_id
         raise self._conflict(vpath)
+
+    def _landed_out_of_sight(self, vpath: VirtualPath, blob: Blob, unsure: dict[str, str]) -> str | None:
+        """Which of our unsure writes landed, once more writes came on top of it than an object
+        keeps ids of: the history knows (the next version names it as its parent). Without
+        history the outcome cannot be told, and applying the edit again could apply it twice."""
+        for write_id, base in list(unsure.items()):
+            if base in blob.write_ids:
+                del unsure[write_id]  # it would show among the ids had it landed: it did not
+        hidden = list(unsure)
+        if not hidden:
+            return None
+        if self._versions is None:
+            raise self._failing(vpath)
+        parents = {entry.parent for entry in self._versions.entries(vpath)}
+        return next((write_id for write_id in hidden if write_id in parents), None)
 
     def _read_for_write(self, vpath: VirtualPath) -> Blob | None:
         try:

@@ -175,6 +175,9 @@ class Store(Protocol):
 
     #: The longest key the backend accepts, in UTF-8 bytes (None: no limit but the name length).
     max_key_bytes: int | None
+    #: Whether a conditional put's PreconditionFailed may hide this writer's own landed write
+    #: (the client resent a put whose answer was lost, and the resend met the first one).
+    resends_writes: bool
 
     def get(self, key: str, *, max_bytes: int | None = None) -> Blob:
         """Content, version and write ids; raise ObjectNotFound (or NotAFile, PathConflict, MovedAway).

@@ -133,6 +133,7 @@ class LocalStore:
     """
 
     max_key_bytes: int | None = None
+    resends_writes: bool = False
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).absolute()

@@ -115,6 +115,7 @@ class ObjectStore(ABC):
     """The :class:`~memspace.storage.base.Store` protocol over a raw object store."""
 
     max_key_bytes: int | None = 1024
+    resends_writes: bool = False  # the in-process store answers every call
 
     # -- what a backend provides -------------------------------------------------
 

@@ -93,6 +93,7 @@ class S3Store(ObjectStore):
     """A :class:`~memspace.storage.base.Store` on an S3 bucket (or an R2 one, ``kind="r2"``)."""
 
     max_key_bytes: int | None = 1024
+    resends_writes: bool = True  # obstore retries a PUT whose answer was lost
 
     def __init__(
         self,
