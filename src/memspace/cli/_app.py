@@ -114,13 +114,18 @@ def _options(
 
 
 def _configure_logging(verbose: bool) -> None:
-    logger = logging.getLogger("memspace")
+    configure_logger("memspace", verbose, level=logging.DEBUG)
+
+
+def configure_logger(name: str, verbose: bool, *, level: int) -> None:
+    """Send ``name``'s records to stderr at ``level`` with ``--verbose``, else nowhere."""
+    logger = logging.getLogger(name)
     logger.handlers.clear()
     if verbose:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         logger.addHandler(handler)
-        logger.setLevel(logging.DEBUG)
+        logger.setLevel(level)
     else:
         # Without a handler, Python's last-resort handler would print WARNING records.
         logger.addHandler(logging.NullHandler())

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from memspace.cli._app import _print_error, app, fail, options
+from memspace.cli._app import _print_error, app, configure_logger, fail, options
 from memspace.errors import MemspaceError
 
 if TYPE_CHECKING:
@@ -122,13 +122,4 @@ def _say(message: str) -> None:
 
 def _configure_server_logs(verbose: bool) -> None:
     for name in _SERVER_LOGGERS:
-        logger = logging.getLogger(name)
-        logger.handlers.clear()
-        if verbose:
-            handler = logging.StreamHandler(sys.stderr)
-            handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-            logger.addHandler(handler)
-            logger.setLevel(logging.INFO)
-        else:
-            logger.addHandler(logging.NullHandler())
-        logger.propagate = False
+        configure_logger(name, verbose, level=logging.INFO)
