@@ -9,7 +9,6 @@ import asyncio
 import copy
 import importlib
 import sys
-import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from memspace.errors import MissingDependencyError
 from memspace.integrations.langchain import MemoryTool, memory_tools
 
 from .conftest import DEFAULT_TOOLS, READ_ONLY_TOOLS
+from .support.gated_tools import GatedTools
 from .support.model_server import ModelServer, Reply, text, tool_call
 from .support.tool_cases import ERROR_CASE, FINAL_FILES, TOOL_CASES, check_result, strict_arguments
 
@@ -192,22 +192,6 @@ def test_argument_names_that_clash_with_python_are_plain_unknown_arguments(works
 
     assert isinstance(message, ToolMessage) and message.status == "error"
     assert message.content == "memory_view has no argument 'self'; it takes: path, view_range, column."
-
-
-class GatedTools(MemoryTools):
-    """Tools whose calls wait until the test opens a gate: a call running on the event loop's
-    thread would keep the loop from ever opening it."""
-
-    def __init__(self, workspace: Any) -> None:
-        super().__init__(workspace)
-        self.started = threading.Event()
-        self.gate = threading.Event()
-
-    def call(self, name: str, args: Mapping[str, Any] | str | None = None, **kwargs: Any) -> Any:
-        self.started.set()
-        if not self.gate.wait(timeout=30):
-            raise AssertionError("the gate was never opened: the tool blocked the event loop")
-        return super().call(name, args, **kwargs)
 
 
 def test_ainvoke_runs_the_call_off_the_event_loop(workspace: MemoryTools) -> None:

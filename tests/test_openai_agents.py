@@ -12,7 +12,6 @@ import asyncio
 import copy
 import importlib
 import sys
-import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ from memspace.errors import MissingDependencyError
 from memspace.integrations.openai_agents import memory_tools
 
 from .conftest import DEFAULT_TOOLS, READ_ONLY_TOOLS
+from .support.gated_tools import GatedTools
 from .support.model_server import ModelServer, Reply, text, tool_call, tool_calls
 from .support.tool_cases import ERROR_CASE, FINAL_FILES, TOOL_CASES, ToolCase, check_result, strict_arguments
 
@@ -212,22 +212,6 @@ def test_six_failing_calls_in_a_row_do_not_end_the_run(server: ModelServer) -> N
 
 
 # -- how calls run -------------------------------------------------------------------
-
-
-class GatedTools(MemoryTools):
-    """Tools whose calls wait until the test opens a gate: a call running on the event loop's
-    thread would keep the loop from ever opening it."""
-
-    def __init__(self, workspace: Any) -> None:
-        super().__init__(workspace)
-        self.started = threading.Event()
-        self.gate = threading.Event()
-
-    def call(self, name: str, args: Mapping[str, Any] | str | None = None, **kwargs: Any) -> Any:
-        self.started.set()
-        if not self.gate.wait(timeout=30):
-            raise AssertionError("the gate was never opened: the tool blocked the event loop")
-        return super().call(name, args, **kwargs)
 
 
 def test_tool_calls_run_off_the_event_loop(server: ModelServer) -> None:
