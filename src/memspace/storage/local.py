@@ -241,7 +241,7 @@ class LocalStore:
             except FileNotFoundError:
                 return None
             if record is not None:
-                self._link_record(place.dir, temp, record)
+                self._link_record(place, temp, record)
                 linked = record
             with self._locked([place.dir]):
                 self._still_in_place(place, key)
@@ -343,11 +343,13 @@ class LocalStore:
             return os.dup(fd)
 
     def _open_record_folders(self, root: int, keys: Sequence[str]) -> builtins.list[int]:
-        """:meth:`_open_record_folder` for several markers (a rename's two ends), from the open ``root``:
-        the folders they share (the history of the folder both paths are in) are walked once."""
+        """:meth:`_open_record_folder` for one or several markers (a rename's two ends), from the open
+        ``root``: the folders they share (the history of the folder the paths are in) are walked once,
+        and a path's own two folders (``<path>/.memspace-v``), often new, are made without a failed
+        look first."""
         paths = [_split(key)[:-1] for key in keys]
-        shared = 0
-        while all(len(parts) > shared and parts[shared] == paths[0][shared] for parts in paths):
+        shared, most = 0, max(min(len(parts) for parts in paths) - 2, 0)
+        while shared < most and all(parts[shared] == paths[0][shared] for parts in paths):
             shared += 1
         opened: builtins.list[int] = []
         with _reserved_area():
@@ -884,11 +886,13 @@ class LocalStore:
 
     # -- helpers -----------------------------------------------------------------
 
-    def _link_record(self, folder: int, temp: str, record: str) -> None:
+    def _link_record(self, place: _Place, temp: str, record: str) -> None:
         """Give the new file a second name at ``record`` (same inode: stored once)."""
-        *dirs, name = _split(record)
-        with _reserved_area(), self._folder(dirs, create=True) as target:
-            _link_or_copy(folder, temp, target, name)
+        (target,) = self._open_record_folders(place.root, [record])
+        try:
+            _link_or_copy(place.dir, temp, target, _split(record)[-1])
+        finally:
+            os.close(target)
 
     def _unlink_key(self, key: str) -> None:
         try:
