@@ -240,6 +240,70 @@ def local_latency(scratch: Path, *, rounds: int, warmup: int) -> dict[str, dict[
     return _latency(make, rounds=rounds, warmup=warmup)
 
 
+def rename_floor(scratch: Path, *, rounds: int, warmup: int) -> dict[str, Stats]:
+    """A careful hand-written file rename, without and with what history adds to it locally.
+
+    Without: open the folder, ``rename``, fsync the folder. With, as memspace must for the same
+    promise (the markers' layout, the moved file's write ids): read the file's ids, open the
+    history folders of both paths (making the new path's two), ``rename``, tag the file, fsync the
+    folder, then write the two markers. The ratio is the least history can cost a rename here.
+    """
+    folder_flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+    create_flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+    attribute = "user.memspace.write-ids"
+    base = scratch / "rename-floor"
+    for variant in ("off", "on"):
+        (base / variant / "lat").mkdir(parents=True)
+        (base / variant / ".memspace" / "default" / "history" / "lat").mkdir(parents=True)
+    counter = {"off": 0, "on": 0}
+
+    def setup(variant: str) -> None:
+        counter[variant] += 1
+        n, root = counter[variant], base / variant
+        (root / "lat" / f"a-{n}.md").write_bytes(BASE_TEXT.encode())
+        if variant == "on":
+            history = root / ".memspace" / "default" / "history" / "lat" / f"a-{n}.md" / ".memspace-v"
+            history.mkdir(parents=True)
+            os.link(root / "lat" / f"a-{n}.md", history / "v")
+            os.setxattr(root / "lat" / f"a-{n}.md", attribute, b"1 0123456789abcdef")
+
+    def rename(variant: str) -> Callable[[], None]:
+        def run() -> None:
+            n, root = counter[variant], base / variant
+            top = os.open(root, folder_flags)
+            lat = os.open("lat", folder_flags, dir_fd=top)
+            if variant == "off":
+                os.rename(f"a-{n}.md", f"b-{n}.md", src_dir_fd=lat, dst_dir_fd=lat)
+                os.fsync(lat)
+            else:
+                fd = os.open(f"a-{n}.md", os.O_RDONLY | os.O_NOFOLLOW, dir_fd=lat)
+                os.getxattr(fd, attribute)
+                history = os.open(".memspace/default/history/lat", folder_flags, dir_fd=top)
+                old = os.open(f"a-{n}.md/.memspace-v", folder_flags, dir_fd=history)
+                os.mkdir(f"b-{n}.md", 0o700, dir_fd=history)
+                os.mkdir(f"b-{n}.md/.memspace-v", 0o700, dir_fd=history)
+                new = os.open(f"b-{n}.md/.memspace-v", folder_flags, dir_fd=history)
+                os.close(history)
+                os.rename(f"a-{n}.md", f"b-{n}.md", src_dir_fd=lat, dst_dir_fd=lat)
+                os.setxattr(fd, attribute, b"1 fedcba9876543210 0123456789abcdef")
+                os.close(fd)
+                os.fsync(lat)
+                for marker_folder, name, body in (
+                    (new, "r", f"from /lat/a-{n}.md"),
+                    (old, "t", f"to /lat/b-{n}.md"),
+                ):
+                    marker = os.open(name, create_flags, 0o600, dir_fd=marker_folder)
+                    os.write(marker, body.encode())
+                    os.close(marker)
+                    os.close(marker_folder)
+            os.close(lat)
+            os.close(top)
+
+        return run
+
+    return interleaved({v: rename(v) for v in ("off", "on")}, rounds=rounds, warmup=warmup, setup=setup)
+
+
 # -- storage per version ------------------------------------------------------------
 
 
@@ -311,6 +375,10 @@ def run(scratch: Path, server: SeaweedServer | None, *, rounds: int, warmup: int
         "<= 1.5x",
         worst_local <= 1.5,
     )
+    floor = rename_floor(scratch, rounds=rounds, warmup=warmup) if hasattr(os, "setxattr") else None
+    if floor is not None:
+        ratio = floor["on"].median / floor["off"].median
+        targets.record("history on/off, local rename by hand (the floor)", fmt_ratio(ratio), "reported", None)
     progress("  storage per version")
     per_version = storage_per_version(scratch, server)
     for where, size in per_version.items():
@@ -370,6 +438,17 @@ def run(scratch: Path, server: SeaweedServer | None, *, rounds: int, warmup: int
         "",
         markdown_table(["tool call", "off median", "on median", "on/off"], _latency_rows(local, fmt_us)),
         "",
+    ]
+    if floor is not None:
+        parts += [
+            "The floor of *rename file*: a hand-written rename (open the folder, `rename`, fsync it) "
+            f"takes {fmt_us(floor['off'].median)}; with what history adds for the same promise (read "
+            "the file's write ids, make the new path's two history folders, tag the file, write the two "
+            f"markers) {fmt_us(floor['on'].median)}: {fmt_ratio(floor['on'].median / floor['off'].median)}, "
+            "interleaved in this run. Most of it is the four new inodes (two folders, two markers).",
+            "",
+        ]
+    parts += [
         "Bytes kept per version (after 20 appends of a line to a 4 KiB file, beyond the live file): "
         + ", ".join(f"{where} {size:,.0f} B" for where, size in per_version.items())
         + ". A version keeps the whole content it had (about the file's size); locally it is the "
