@@ -232,12 +232,16 @@ class LocalStore:
     ) -> str | None:
         # Refuse before paying for a temp file and an fsync when the outcome is already known.
         self._check(place, key, mode)
-        temp = f"{TEMP_PREFIX}{os.urandom(16).hex()}"
+        prepared = self._take_prepared(place.dir)
+        temp = prepared[0] if prepared is not None else f"{TEMP_PREFIX}{os.urandom(16).hex()}"
         linked: str | None = None
         committed = False
         try:
             try:
-                _write_file(place.dir, temp, data, write_ids=write_ids)
+                if prepared is not None:
+                    _fill(prepared[1], data, write_ids=write_ids)
+                else:
+                    _write_file(place.dir, temp, data, write_ids=write_ids)
             except FileNotFoundError:
                 return None
             if record is not None:
@@ -249,7 +253,8 @@ class LocalStore:
                 st = os.stat(temp, dir_fd=place.dir, follow_symlinks=False)
                 self._rename_into(place, temp, key)
                 committed = True
-            os.fsync(place.dir)
+            if not self._sync_after_queue(place.dir):
+                os.fsync(place.dir)
             return version_of(st)
         finally:
             with contextlib.suppress(FileNotFoundError):
@@ -475,15 +480,51 @@ class LocalStore:
 
         Under contention a loser would otherwise write and fsync a temp file only to
         be refused at the compare; queueing on the lock costs nothing when uncontended.
+        Only what depends on the file's current content happens in the queue: the temp
+        file a write fills is created before queueing (creating an inode can wait on the
+        file system's journal), and the fsync of the folder that makes the rename durable
+        runs after leaving it (the write is reported only once it is done; a writer after
+        us that reads our content renames and fsyncs the same folder before it reports).
         """
         with contextlib.ExitStack() as stack:
             try:
                 place = stack.enter_context(self._place(key, create=False))
             except (ObjectNotFound, PathConflict, SymlinkRefused, OSError):
                 place = None  # nothing there yet: the write creates it, under its own lock
-            if place is not None:
-                stack.enter_context(self._locked([place.dir]))
-            yield
+            if place is None:
+                yield
+                return
+            state = self._held.__dict__
+            outer = state.get("queue")
+            queue = _Queue(_identity(place.dir), _prepare_temp(place.dir))
+            state["queue"] = queue
+            try:
+                with self._locked([place.dir]):
+                    yield
+            finally:
+                state["queue"] = outer
+                if queue.temp is not None:  # not used by a write: remove it
+                    _discard_temp(place.dir, *queue.temp)
+                if queue.sync:
+                    with _os_errors("write"):
+                        os.fsync(place.dir)
+
+    def _take_prepared(self, folder: int) -> tuple[str, int] | None:
+        """The temp file :meth:`lock` created in ``folder`` before queueing (name, open descriptor),
+        now owned by the caller; None if there is none for this folder."""
+        queue: _Queue | None = self._held.__dict__.get("queue")
+        if queue is None or queue.temp is None or queue.folder != _identity(folder):
+            return None
+        temp, queue.temp = queue.temp, None
+        return temp
+
+    def _sync_after_queue(self, folder: int) -> bool:
+        """Leave the fsync of ``folder`` to :meth:`lock`, after it leaves the queue, if it holds it."""
+        queue: _Queue | None = self._held.__dict__.get("queue")
+        if queue is None or queue.folder != _identity(folder):
+            return False
+        queue.sync = True
+        return True
 
     def sweep(self, prefix: str = "", *, older_than: float = STALE_TEMP_SECONDS) -> dict[str, int]:
         """Remove temp files older than ``older_than`` seconds and leftovers of interrupted deletes.
@@ -1039,6 +1080,16 @@ def _write_file(
 ) -> None:
     fd = os.open(name, _WRITE_FLAGS, 0o600, dir_fd=folder)
     try:
+        _fill(fd, data, sync=sync, write_ids=write_ids)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(name, dir_fd=folder)  # no partial file is left behind (disk full, ...)
+        raise
+
+
+def _fill(fd: int, data: bytes, *, sync: bool = True, write_ids: tuple[str, ...] = ()) -> None:
+    """Write ``data`` to the new, empty file ``fd``, tag it, fsync it and close ``fd``."""
+    try:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
@@ -1046,12 +1097,35 @@ def _write_file(
             _tag(fd, os.fstat(fd), write_ids)
         if sync:
             os.fsync(fd)
-    except BaseException:
+    finally:
         os.close(fd)
-        with contextlib.suppress(OSError):
-            os.unlink(name, dir_fd=folder)  # no partial file is left behind (disk full, ...)
-        raise
+
+
+@dataclass
+class _Queue:
+    """What :meth:`LocalStore.lock` holds for the thread in its queue: the folder's identity, the
+    temp file created in it beforehand (name, descriptor) until a write takes it, and whether a
+    write left the folder's fsync to be done after the queue."""
+
+    folder: tuple[int, int]
+    temp: tuple[str, int] | None
+    sync: bool = False
+
+
+def _prepare_temp(folder: int) -> tuple[str, int] | None:
+    """A new empty temp file in ``folder`` (name, descriptor); None if it cannot be created
+    (the write then creates its own, and reports why that fails)."""
+    name = f"{TEMP_PREFIX}{os.urandom(16).hex()}"
+    try:
+        return name, os.open(name, _WRITE_FLAGS, 0o600, dir_fd=folder)
+    except OSError:
+        return None
+
+
+def _discard_temp(folder: int, name: str, fd: int) -> None:
     os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(name, dir_fd=folder)
 
 
 def _tag(fd: int, st: os.stat_result, write_ids: tuple[str, ...]) -> None:
