@@ -47,6 +47,7 @@ import errno
 import fcntl
 import os
 import stat
+import struct
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -78,6 +79,12 @@ __all__ = ["STALE_TEMP_SECONDS", "TEMP_PREFIX", "LocalStore"]
 TEMP_PREFIX = f"{RESERVED_PREFIX}-tmp."
 STALE_TEMP_SECONDS = 3600.0  # no write takes an hour: an older temp file was left by a killed writer
 _TRASH = (RESERVED_PREFIX, "trash")
+# The writers' queue (see LocalStore._turn): a file in a folder no namespace can be named like.
+_QUEUE = (RESERVED_PREFIX, f"{RESERVED_PREFIX}-queue", "tickets")
+_QUEUE_KEY = "/".join(_QUEUE[:-1])
+_QUEUE_SLOTS = 4096  # folders map to slots of the queue file; two folders sharing one only share turns
+_TICKETS = 1 << 32  # ticket numbers wrap around; ticket t is the byte range lock at _tickets_at(slot) + t
+_HAS_OFD_LOCKS = hasattr(fcntl, "F_OFD_SETLKW")  # Linux; elsewhere writers queue on the flock alone
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -499,7 +506,7 @@ class LocalStore:
             queue = _Queue(_identity(place.dir), _prepare_temp(place.dir))
             state["queue"] = queue
             try:
-                with self._locked([place.dir]):
+                with self._turn(queue.folder), self._locked([place.dir]):
                     yield
             finally:
                 state["queue"] = outer
@@ -508,6 +515,53 @@ class LocalStore:
                 if queue.sync:
                     with _os_errors("write"):
                         os.fsync(place.dir)
+
+    @contextlib.contextmanager
+    def _turn(self, folder: tuple[int, int]) -> Iterator[None]:
+        """Wait for this writer's turn among the writers of ``folder``: first come, first served.
+
+        ``flock`` wakes its waiters in no order, and a writer coming back takes the lock before a
+        woken one runs, so under contention some writers wait many turns. Here a writer takes the
+        next ticket of the folder's slot (a counter in the queue file, read and bumped under a byte
+        range lock), holds the lock of its ticket's byte until it is done, and waits for the lock of
+        the ticket before its own. Only the order comes from here: exclusion is still the folder's
+        ``flock``, taken next. These are open file description locks, released by the kernel when
+        their holder dies, so a killed writer never blocks the queue; and anything unexpected
+        (no such locks here, a queue file that cannot be opened) leaves the writer to the ``flock``.
+        """
+        held: set[tuple[int, int]] = self._held.__dict__.setdefault("folders", set())
+        fd = self._open_queue() if _HAS_OFD_LOCKS and folder not in held else None
+        if fd is None:
+            yield
+            return
+        try:
+            with contextlib.suppress(OSError):
+                slot = (folder[1] * 31 + folder[0]) % _QUEUE_SLOTS
+                ticket = _take_ticket(fd, slot)
+                if ticket is not None:
+                    before = _tickets_at(slot) + (ticket - 1) % _TICKETS
+                    _range_lock(fd, fcntl.F_WRLCK, before, wait=True)  # granted when it is done
+                    _range_lock(fd, fcntl.F_UNLCK, before)
+            yield
+        finally:
+            os.close(fd)  # releases our ticket: the next writer's turn
+
+    def _open_queue(self) -> int | None:
+        """The queue file, open for reading and writing (created with its folder); None if it cannot be."""
+        try:
+            with _reserved_area(), self._folder(_QUEUE[:-1], create=True) as folder:
+                fd = os.open(
+                    _QUEUE[-1],
+                    os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                    0o600,
+                    dir_fd=folder,
+                )
+        except (OSError, StorageError):
+            return None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            return None
+        return fd
 
     def _take_prepared(self, folder: int) -> tuple[str, int] | None:
         """The temp file :meth:`lock` created in ``folder`` before queueing (name, open descriptor),
@@ -793,6 +847,8 @@ class LocalStore:
                 if name.startswith(RESERVED_PREFIX) and not include_reserved:
                     continue
                 key = here + name
+                if key == _QUEUE_KEY:
+                    continue  # the writers' queue holds no object
                 usable = is_valid_name(name) or (include_reserved and name.startswith(RESERVED_PREFIX))
                 too_long = len(key) * 4 > _MAX_WALK_KEY_BYTES and (
                     len(key.encode("utf-8", "surrogateescape")) > _MAX_WALK_KEY_BYTES
@@ -1110,6 +1166,39 @@ class _Queue:
     folder: tuple[int, int]
     temp: tuple[str, int] | None
     sync: bool = False
+
+
+def _take_ticket(fd: int, slot: int) -> int | None:
+    """Take the next ticket of ``slot`` in the queue file ``fd`` and lock its byte; None if that byte
+    is taken (a counter damaged or wrapped around: no turn is waited for)."""
+    counter = slot * 8
+    _range_lock(fd, fcntl.F_WRLCK, counter, length=8, wait=True)
+    try:
+        raw = os.pread(fd, 8, counter)
+        ticket = int.from_bytes(raw, "little") % _TICKETS if len(raw) == 8 else 0
+        os.pwrite(fd, ((ticket + 1) % _TICKETS).to_bytes(8, "little"), counter)
+        mine = _range_lock(fd, fcntl.F_WRLCK, _tickets_at(slot) + ticket)
+    finally:
+        _range_lock(fd, fcntl.F_UNLCK, counter, length=8)
+    return ticket if mine else None
+
+
+def _tickets_at(slot: int) -> int:
+    """Where the ticket bytes of ``slot`` start in the queue file (locks only: nothing is written there)."""
+    return (1 << 40) + slot * _TICKETS
+
+
+def _range_lock(fd: int, kind: int, start: int, *, length: int = 1, wait: bool = False) -> bool:
+    """Set (or with ``F_UNLCK`` clear) an open file description lock on bytes ``start`` to
+    ``start + length``; False if another holds them and ``wait`` is not set."""
+    command = fcntl.F_OFD_SETLKW if wait else fcntl.F_OFD_SETLK
+    try:
+        fcntl.fcntl(fd, command, struct.pack("hhqqi4x", kind, os.SEEK_SET, start, length, 0))
+    except OSError as error:
+        if error.errno in (errno.EAGAIN, errno.EACCES):
+            return False
+        raise
+    return True
 
 
 def _prepare_temp(folder: int) -> tuple[str, int] | None:
