@@ -22,7 +22,9 @@ Why it is built this way:
   anything that shares the folder (other processes, containers on one host)
   shares the lock, and no lock file ever appears in the workspace. A writer then
   checks its folder is still where its path says, so a folder renamed or deleted
-  meanwhile fails the write instead of losing it.
+  meanwhile fails the write instead of losing it. Writers of one folder take turns
+  around their whole read-modify-write, first come, first served (see
+  :meth:`LocalStore._turn`): under contention none retries, and none waits long.
 * **The version is the file's inode, not its content.** Every write creates a new
   file, so ``(device, inode, mtime, size)`` changes with every write and is read
   with one ``stat``: checking a version never reads or hashes the file. A
