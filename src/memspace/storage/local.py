@@ -508,7 +508,10 @@ class LocalStore:
             queue = _Queue(_identity(place.dir), _prepare_temp(place.dir))
             state["queue"] = queue
             try:
-                with self._turn(queue.folder), self._locked([place.dir]):
+                # A read-modify-write inside another one (none today) never queues again: it could
+                # wait for a writer that waits for the outer one.
+                turn = self._turn(queue.folder) if outer is None else contextlib.nullcontext()
+                with turn, self._locked([place.dir]):
                     yield
             finally:
                 state["queue"] = outer
