@@ -116,3 +116,71 @@ def test_lock_files_never_clobber_a_user_file_named_like_one(local_config: dict[
         tools.workspace.append("/notes.md", f"line {i}")
     assert tools.workspace.read("/notes.lock").text == "my lock notes\n"
     assert sorted(str(e.path) for e in tools.workspace.walk("/")) == ["/notes.lock", "/notes.md"]
+
+
+QUEUE_FILE = Path(".memspace", ".memspace-queue", "tickets")
+
+
+def _queue_worker(root: Path, *args: str) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "tests.support.queue_worker", str(root), *args]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, cwd=Path(__file__).parent.parent)
+
+
+def _wait_for_tickets(root: Path, count: int) -> None:
+    """Wait until ``count`` tickets were handed out (a writer takes its ticket, then waits its turn)."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        data = (root / QUEUE_FILE).read_bytes() if (root / QUEUE_FILE).exists() else b""
+        taken = sum(int.from_bytes(data[i : i + 8], "little") for i in range(0, len(data) - 7, 8))
+        if taken >= count:
+            assert taken == count
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"writers never queued: {count} tickets expected")
+
+
+def _hold(root: Path) -> subprocess.Popen[bytes]:
+    holder = _queue_worker(root, "hold")
+    assert holder.stdout is not None and holder.stdout.readline() == b"held\n"
+    return holder
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def test_writers_of_one_file_take_turns_in_arrival_order_and_a_killed_holder_never_blocks(
+    tmp_path: Path,
+) -> None:
+    """Queued writers land in the order they queued in, behind a holder that is then SIGKILLed."""
+    root = tmp_path / "mem"
+    tools = MemoryTools.from_config({"memory_tool_local_dir": str(root)}, environ={})
+    tools.workspace.create("/log.md", "start")
+    holder = _hold(root)
+    writers = []
+    for i in range(4):
+        writers.append(_queue_worker(root, "append", f"w{i}"))
+        _wait_for_tickets(root, 2 + i)
+    _kill(holder)
+    assert [writer.wait(timeout=120) for writer in writers] == [0, 0, 0, 0]
+    assert tools.workspace.read("/log.md").text.split("\n") == ["start", "w0", "w1", "w2", "w3"]
+    assert [str(e.path) for e in tools.workspace.walk("/")] == ["/log.md"]
+
+
+def test_a_writer_killed_while_waiting_its_turn_never_blocks_the_writers_behind_it(tmp_path: Path) -> None:
+    root = tmp_path / "mem"
+    tools = MemoryTools.from_config({"memory_tool_local_dir": str(root)}, environ={})
+    tools.workspace.create("/log.md", "start")
+    holder = _hold(root)
+    first = _queue_worker(root, "append", "first")
+    _wait_for_tickets(root, 2)
+    victim = _queue_worker(root, "hold")  # queues behind the first writer, never gets its turn
+    _wait_for_tickets(root, 3)
+    last = _queue_worker(root, "append", "last")
+    _wait_for_tickets(root, 4)
+    _kill(victim)
+    _kill(holder)
+    assert (first.wait(timeout=120), last.wait(timeout=120)) == (0, 0)
+    lines = tools.workspace.read("/log.md").text.split("\n")
+    assert lines[0] == "start" and sorted(lines[1:]) == ["first", "last"]

@@ -22,7 +22,9 @@ Why it is built this way:
   anything that shares the folder (other processes, containers on one host)
   shares the lock, and no lock file ever appears in the workspace. A writer then
   checks its folder is still where its path says, so a folder renamed or deleted
-  meanwhile fails the write instead of losing it.
+  meanwhile fails the write instead of losing it. Writers of one folder take turns
+  around their whole read-modify-write, first come, first served (see
+  :meth:`LocalStore._turn`): under contention none retries, and none waits long.
 * **The version is the file's inode, not its content.** Every write creates a new
   file, so ``(device, inode, mtime, size)`` changes with every write and is read
   with one ``stat``: checking a version never reads or hashes the file. A
@@ -47,6 +49,7 @@ import errno
 import fcntl
 import os
 import stat
+import struct
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -78,6 +81,12 @@ __all__ = ["STALE_TEMP_SECONDS", "TEMP_PREFIX", "LocalStore"]
 TEMP_PREFIX = f"{RESERVED_PREFIX}-tmp."
 STALE_TEMP_SECONDS = 3600.0  # no write takes an hour: an older temp file was left by a killed writer
 _TRASH = (RESERVED_PREFIX, "trash")
+# The writers' queue (see LocalStore._turn): a file in a folder no namespace can be named like.
+_QUEUE = (RESERVED_PREFIX, f"{RESERVED_PREFIX}-queue", "tickets")
+_QUEUE_KEY = "/".join(_QUEUE[:-1])
+_QUEUE_SLOTS = 4096  # folders map to slots of the queue file; two folders sharing one only share turns
+_TICKETS = 1 << 32  # ticket numbers wrap around; ticket t is the byte range lock at _tickets_at(slot) + t
+_HAS_OFD_LOCKS = hasattr(fcntl, "F_OFD_SETLKW")  # Linux; elsewhere writers queue on the flock alone
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -232,12 +241,16 @@ class LocalStore:
     ) -> str | None:
         # Refuse before paying for a temp file and an fsync when the outcome is already known.
         self._check(place, key, mode)
-        temp = f"{TEMP_PREFIX}{os.urandom(16).hex()}"
+        prepared = self._take_prepared(place.dir)
+        temp = prepared[0] if prepared is not None else f"{TEMP_PREFIX}{os.urandom(16).hex()}"
         linked: str | None = None
         committed = False
         try:
             try:
-                _write_file(place.dir, temp, data, write_ids=write_ids)
+                if prepared is not None:
+                    _fill(prepared[1], data, write_ids=write_ids)
+                else:
+                    _write_file(place.dir, temp, data, write_ids=write_ids)
             except FileNotFoundError:
                 return None
             if record is not None:
@@ -249,7 +262,8 @@ class LocalStore:
                 st = os.stat(temp, dir_fd=place.dir, follow_symlinks=False)
                 self._rename_into(place, temp, key)
                 committed = True
-            os.fsync(place.dir)
+            if not self._sync_after_queue(place.dir):
+                os.fsync(place.dir)
             return version_of(st)
         finally:
             with contextlib.suppress(FileNotFoundError):
@@ -522,15 +536,101 @@ class LocalStore:
 
         Under contention a loser would otherwise write and fsync a temp file only to
         be refused at the compare; queueing on the lock costs nothing when uncontended.
+        Only what depends on the file's current content happens in the queue: the temp
+        file a write fills is created before queueing (creating an inode can wait on the
+        file system's journal), and the fsync of the folder that makes the rename durable
+        runs after leaving it (the write is reported only once it is done; a writer after
+        us that reads our content renames and fsyncs the same folder before it reports).
         """
         with contextlib.ExitStack() as stack:
             try:
                 place = stack.enter_context(self._place(key, create=False))
             except (ObjectNotFound, PathConflict, SymlinkRefused, OSError):
                 place = None  # nothing there yet: the write creates it, under its own lock
-            if place is not None:
-                stack.enter_context(self._locked([place.dir]))
+            if place is None:
+                yield
+                return
+            state = self._held.__dict__
+            outer = state.get("queue")
+            queue = _Queue(_identity(place.dir), _prepare_temp(place.dir))
+            state["queue"] = queue
+            try:
+                # A read-modify-write inside another one (none today) never queues again: it could
+                # wait for a writer that waits for the outer one.
+                turn = self._turn(queue.folder) if outer is None else contextlib.nullcontext()
+                with turn, self._locked([place.dir]):
+                    yield
+            finally:
+                state["queue"] = outer
+                if queue.temp is not None:  # not used by a write: remove it
+                    _discard_temp(place.dir, *queue.temp)
+                if queue.sync:
+                    with _os_errors("write"):
+                        os.fsync(place.dir)
+
+    @contextlib.contextmanager
+    def _turn(self, folder: tuple[int, int]) -> Iterator[None]:
+        """Wait for this writer's turn among the writers of ``folder``: first come, first served.
+
+        ``flock`` wakes its waiters in no order, and a writer coming back takes the lock before a
+        woken one runs, so under contention some writers wait many turns. Here a writer takes the
+        next ticket of the folder's slot (a counter in the queue file, read and bumped under a byte
+        range lock), holds the lock of its ticket's byte until it is done, and waits for the lock of
+        the ticket before its own. Only the order comes from here: exclusion is still the folder's
+        ``flock``, taken next. These are open file description locks, released by the kernel when
+        their holder dies, so a killed writer never blocks the queue; and anything unexpected
+        (no such locks here, a queue file that cannot be opened) leaves the writer to the ``flock``.
+        """
+        held: set[tuple[int, int]] = self._held.__dict__.setdefault("folders", set())
+        fd = self._open_queue() if _HAS_OFD_LOCKS and folder not in held else None
+        if fd is None:
             yield
+            return
+        try:
+            with contextlib.suppress(OSError):
+                slot = (folder[1] * 31 + folder[0]) % _QUEUE_SLOTS
+                ticket = _take_ticket(fd, slot)
+                if ticket is not None:
+                    before = _tickets_at(slot) + (ticket - 1) % _TICKETS
+                    _range_lock(fd, fcntl.F_WRLCK, before, wait=True)  # granted when it is done
+                    _range_lock(fd, fcntl.F_UNLCK, before)
+            yield
+        finally:
+            os.close(fd)  # releases our ticket: the next writer's turn
+
+    def _open_queue(self) -> int | None:
+        """The queue file, open for reading and writing (created with its folder); None if it cannot be."""
+        try:
+            with _reserved_area(), self._folder(_QUEUE[:-1], create=True) as folder:
+                fd = os.open(
+                    _QUEUE[-1],
+                    os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                    0o600,
+                    dir_fd=folder,
+                )
+        except (OSError, StorageError):
+            return None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            return None
+        return fd
+
+    def _take_prepared(self, folder: int) -> tuple[str, int] | None:
+        """The temp file :meth:`lock` created in ``folder`` before queueing (name, open descriptor),
+        now owned by the caller; None if there is none for this folder."""
+        queue: _Queue | None = self._held.__dict__.get("queue")
+        if queue is None or queue.temp is None or queue.folder != _identity(folder):
+            return None
+        temp, queue.temp = queue.temp, None
+        return temp
+
+    def _sync_after_queue(self, folder: int) -> bool:
+        """Leave the fsync of ``folder`` to :meth:`lock`, after it leaves the queue, if it holds it."""
+        queue: _Queue | None = self._held.__dict__.get("queue")
+        if queue is None or queue.folder != _identity(folder):
+            return False
+        queue.sync = True
+        return True
 
     def sweep(self, prefix: str = "", *, older_than: float = STALE_TEMP_SECONDS) -> dict[str, int]:
         """Remove temp files older than ``older_than`` seconds and leftovers of interrupted deletes.
@@ -799,6 +899,8 @@ class LocalStore:
                 if name.startswith(RESERVED_PREFIX) and not include_reserved:
                     continue
                 key = here + name
+                if key == _QUEUE_KEY:
+                    continue  # the writers' queue holds no object
                 usable = is_valid_name(name) or (include_reserved and name.startswith(RESERVED_PREFIX))
                 too_long = len(key) * 4 > _MAX_WALK_KEY_BYTES and (
                     len(key.encode("utf-8", "surrogateescape")) > _MAX_WALK_KEY_BYTES
@@ -1088,6 +1190,16 @@ def _write_file(
 ) -> None:
     fd = os.open(name, _WRITE_FLAGS, 0o600, dir_fd=folder)
     try:
+        _fill(fd, data, sync=sync, write_ids=write_ids)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(name, dir_fd=folder)  # no partial file is left behind (disk full, ...)
+        raise
+
+
+def _fill(fd: int, data: bytes, *, sync: bool = True, write_ids: tuple[str, ...] = ()) -> None:
+    """Write ``data`` to the new, empty file ``fd``, tag it, fsync it and close ``fd``."""
+    try:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
@@ -1095,12 +1207,68 @@ def _write_file(
             _tag(fd, os.fstat(fd), write_ids)
         if sync:
             os.fsync(fd)
-    except BaseException:
+    finally:
         os.close(fd)
-        with contextlib.suppress(OSError):
-            os.unlink(name, dir_fd=folder)  # no partial file is left behind (disk full, ...)
+
+
+@dataclass
+class _Queue:
+    """What :meth:`LocalStore.lock` holds for the thread in its queue: the folder's identity, the
+    temp file created in it beforehand (name, descriptor) until a write takes it, and whether a
+    write left the folder's fsync to be done after the queue."""
+
+    folder: tuple[int, int]
+    temp: tuple[str, int] | None
+    sync: bool = False
+
+
+def _take_ticket(fd: int, slot: int) -> int | None:
+    """Take the next ticket of ``slot`` in the queue file ``fd`` and lock its byte; None if that byte
+    is taken (a counter damaged or wrapped around: no turn is waited for)."""
+    counter = slot * 8
+    _range_lock(fd, fcntl.F_WRLCK, counter, length=8, wait=True)
+    try:
+        raw = os.pread(fd, 8, counter)
+        ticket = int.from_bytes(raw, "little") % _TICKETS if len(raw) == 8 else 0
+        os.pwrite(fd, ((ticket + 1) % _TICKETS).to_bytes(8, "little"), counter)
+        mine = _range_lock(fd, fcntl.F_WRLCK, _tickets_at(slot) + ticket)
+    finally:
+        _range_lock(fd, fcntl.F_UNLCK, counter, length=8)
+    return ticket if mine else None
+
+
+def _tickets_at(slot: int) -> int:
+    """Where the ticket bytes of ``slot`` start in the queue file (locks only: nothing is written there)."""
+    return (1 << 40) + slot * _TICKETS
+
+
+def _range_lock(fd: int, kind: int, start: int, *, length: int = 1, wait: bool = False) -> bool:
+    """Set (or with ``F_UNLCK`` clear) an open file description lock on bytes ``start`` to
+    ``start + length``; False if another holds them and ``wait`` is not set."""
+    command = fcntl.F_OFD_SETLKW if wait else fcntl.F_OFD_SETLK
+    try:
+        fcntl.fcntl(fd, command, struct.pack("hhqqi4x", kind, os.SEEK_SET, start, length, 0))
+    except OSError as error:
+        if error.errno in (errno.EAGAIN, errno.EACCES):
+            return False
         raise
+    return True
+
+
+def _prepare_temp(folder: int) -> tuple[str, int] | None:
+    """A new empty temp file in ``folder`` (name, descriptor); None if it cannot be created
+    (the write then creates its own, and reports why that fails)."""
+    name = f"{TEMP_PREFIX}{os.urandom(16).hex()}"
+    try:
+        return name, os.open(name, _WRITE_FLAGS, 0o600, dir_fd=folder)
+    except OSError:
+        return None
+
+
+def _discard_temp(folder: int, name: str, fd: int) -> None:
     os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(name, dir_fd=folder)
 
 
 def _tag(fd: int, st: os.stat_result, write_ids: tuple[str, ...]) -> None:
