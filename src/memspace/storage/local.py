@@ -109,7 +109,7 @@ class _Pin:
             os.close(self.fd)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Place:
     """An open folder on the way to a key: its descriptor, the name in it, and where it is.
 
@@ -148,6 +148,7 @@ class LocalStore:
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).absolute()
+        self._root = os.fspath(self.root)  # opened by every call: converted once
         self._held = threading.local()
 
     # -- reading ---------------------------------------------------------------
@@ -647,7 +648,7 @@ class LocalStore:
 
     def _open_root(self, *, create: bool) -> int:
         try:
-            return os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            return os.open(self._root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except FileNotFoundError:
             if not create:
                 raise ObjectNotFound("") from None
@@ -964,6 +965,15 @@ class _FolderLocks:
         self.taken: list[tuple[tuple[int, int], int]] = []
 
     def __enter__(self) -> None:
+        if isinstance(self.folders, list) and len(self.folders) == 1:  # the usual case: no order to keep
+            fd = self.folders[0]
+            st = os.fstat(fd)
+            ident = (st.st_dev, st.st_ino)
+            if ident not in self.held:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                self.held.add(ident)
+                self.taken.append((ident, fd))
+            return
         wanted: dict[tuple[int, int], int] = {}
         for fd in self.folders:
             st = os.fstat(fd)
@@ -971,7 +981,7 @@ class _FolderLocks:
             if ident not in self.held:
                 wanted.setdefault(ident, fd)
         try:
-            for ident, fd in sorted(wanted.items()) if len(wanted) > 1 else wanted.items():
+            for ident, fd in sorted(wanted.items()):
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 self.held.add(ident)
                 self.taken.append((ident, fd))
