@@ -145,10 +145,9 @@ def str_replace(text: str, old: str, new: str, *, replace_all: bool = False, pat
             lines=found,
         )
     count = len(found) if replace_all else 1
-    if replace_all:
-        replaced = text.replace(old, new)
-    else:  # the occurrence is known: no second search for it
-        replaced = "".join((text[:start], new, text[start + len(old) :]))
+    # Not spliced at ``start`` by slices: two large slices and their join cost page faults that
+    # one ``replace`` (a search up to ``start``, one copy) does not.
+    replaced = text.replace(old, new) if replace_all else text.replace(old, new, 1)
     first = found[0]
     # The last touched line: where the final replacement ends in the new text.
     delta = new.count("\n") - old.count("\n")
