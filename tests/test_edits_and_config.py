@@ -31,6 +31,49 @@ def test_insert_empty_text_inserts_one_blank_line() -> None:
     assert edits.insert("a\nb\n", 1, "").text == "a\n\nb\n"
 
 
+@pytest.mark.parametrize(
+    "edited",
+    [
+        edits.append("a\nb", "c"),
+        edits.append("a\n", ""),
+        edits.append("", "x\ny\n"),
+        edits.insert("a\nb", 2, ""),
+        edits.insert("a\nb", 2, "x\n\n"),
+        edits.insert("a\nb\n", 1, "x\ny"),
+        edits.insert("", 0, "x"),
+        edits.str_replace("a\nb\nc\n", "b", "B\nB"),
+        edits.str_replace("x\n-\nx", "x", "y\ny", replace_all=True),
+        edits.str_replace("a\nb\nc", "b\nc", ""),
+    ],
+)
+def test_edits_report_the_line_count_and_where_the_first_touched_line_starts(edited: edits.Edited) -> None:
+    assert edited.total_lines == edits.line_count(edited.text)
+    if edited.first_line <= edited.text.count("\n") + 1:
+        assert edited.first_offset == edits.line_start(edited.text, edited.first_line)
+    else:  # an empty append to a file ending with a newline: "its" line would start at the end
+        assert edited.first_offset == len(edited.text)
+
+
+def test_line_start_finds_lines_across_blocks_of_counting() -> None:
+    text = "".join(f"{'x' * (n % 97)}\n" for n in range(5000))  # about 240 KB: several 64 KiB blocks
+    starts = [0]
+    for line in text.split("\n")[:-1]:
+        starts.append(starts[-1] + len(line) + 1)
+    for number in (1, 2, 700, 1338, 2677, 4999, 5000, 5001):
+        assert edits.line_start(text, number) == starts[number - 1]
+    with pytest.raises(ValueError):
+        edits.line_start(text, 5002)
+
+
+def test_insert_in_a_large_text_matches_splitting_into_lines() -> None:
+    lines = [f"{n:05d} {'y' * (n % 41)}" for n in range(4000)]
+    text = "\n".join(lines) + "\n"
+    for after in (0, 1, 1999, 3999, 4000):
+        edited = edits.insert(text, after, "new\nlines")
+        assert edited.text == "\n".join([*lines[:after], "new", "lines", *lines[after:]]) + "\n"
+        assert (edited.first_line, edited.last_line, edited.total_lines) == (after + 1, after + 2, 4002)
+
+
 def test_str_replace_reports_touched_lines() -> None:
     edited = edits.str_replace("a\nb\nc\nd\n", "b\nc", "B\nX\nC")
     assert edited.text == "a\nB\nX\nC\nd\n"

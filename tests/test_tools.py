@@ -188,6 +188,19 @@ def test_str_replace_unique_occurrence_and_shows_snippet(tools: MemoryTools) -> 
     assert content(tools, "/a.md").splitlines()[9:11] == ["ten", "TEN"]
 
 
+def test_edit_snippets_of_a_large_file_number_the_lines_edited(tools: MemoryTools) -> None:
+    write(tools, "/big.md", "".join(f"row {i}\n" for i in range(1, 20001)))  # about 200 KB
+    text = ok(tools, "memory_str_replace", path="/big.md", old_str="row 12345\n", new_str="a\nb\n")
+    assert "Lines 12341-12351 of 20001 now read:" in text
+    assert "\n 12340\t" not in text and " 12341\trow 12341" in text and " 12345\ta\n 12346\tb\n" in text
+    assert text.endswith(" 12351\trow 12350")
+    text = ok(tools, "memory_insert", path="/big.md", insert_line=15000, insert_text="new")
+    assert "Lines 14997-15005 of 20002 now read:" in text and " 15001\tnew\n 15002\trow 15000" in text
+    text = ok(tools, "memory_create_update", path="/big.md", file_text="last", mode="append")
+    assert text == "Appended to /big.md; it now has 20,003 lines."
+    assert content(tools, "/big.md").splitlines()[15000:15002] == ["new", "row 15000"]
+
+
 def test_str_replace_multiple_occurrences_names_the_lines(tools: MemoryTools) -> None:
     write(tools, "/a.md", "todo\nx\ntodo\ny\ntodo\n")
     text = fails(tools, "memory_str_replace", path="/a.md", old_str="todo", new_str="done")

@@ -24,6 +24,7 @@ __all__ = [
     "enumerate_lines",
     "insert",
     "line_count",
+    "line_start",
     "occurrence_lines",
     "split_lines",
     "str_replace",
@@ -33,12 +34,18 @@ __all__ = [
 @dataclass(frozen=True)
 class Edited:
     """New text, the 1-based lines of it that the edit touched (for a snippet), and how many
-    occurrences a replacement replaced (0 for other edits)."""
+    occurrences a replacement replaced (0 for other edits).
+
+    ``total_lines`` (the new text's line count) and ``first_offset`` (the index in it where line
+    ``first_line`` starts) are what the edit learnt on its way, -1 where it did not: a snippet
+    of a large file then needs no second pass over it to count lines."""
 
     text: str
     first_line: int
     last_line: int
     replaced: int = 0
+    total_lines: int = -1
+    first_offset: int = -1
 
 
 def split_lines(text: str) -> list[str]:
@@ -59,22 +66,59 @@ def line_of(text: str, index: int) -> int:
     return text.count("\n", 0, index) + 1
 
 
+def line_start(text: str, number: int) -> int:
+    """Index where line ``number`` (1-based) starts in ``text``, which must have ``number - 1``
+    newlines at least (line ``number`` may be the empty one after a final newline).
+
+    Newlines are counted a block at a time (``str.count`` runs in C), then found one by one
+    in the last small block only."""
+    skip = number - 1  # newlines to pass
+    offset = 0
+    for block in (1 << 16, 1 << 10):
+        while skip and offset < len(text):
+            seen = text.count("\n", offset, offset + block)
+            if seen >= skip:
+                break
+            skip -= seen
+            offset += block
+    while skip:
+        offset = text.index("\n", offset) + 1
+        skip -= 1
+    return offset
+
+
 def append(text: str, addition: str) -> Edited:
     """Add ``addition`` at the end, on a new line if ``text`` does not end with one."""
     separator = "\n" if text and not text.endswith("\n") else ""
     new = "".join((text, separator, addition))  # one copy of a large text, not two
     before = line_count(text)  # ``text`` ends at a line's end once ``separator`` is added
-    return Edited(new, before + 1, max(before + 1, before + line_count(addition)))
+    added = line_count(addition)
+    return Edited(
+        new,
+        before + 1,
+        max(before + 1, before + added),
+        total_lines=before + added,
+        first_offset=len(text) + len(separator),
+    )
 
 
 def occurrence_lines(text: str, old: str) -> list[int]:
     """Line numbers where non-overlapping occurrences of ``old`` start."""
+    return _occurrences(text, old)[0]
+
+
+def _occurrences(text: str, old: str) -> tuple[list[int], int]:
+    """:func:`occurrence_lines` and the index of the first occurrence (-1 if none), counting
+    the newlines before each occurrence from the one before (never from the start again)."""
     lines: list[int] = []
-    start = text.find(old)
+    first = start = text.find(old)
+    line, counted = 1, 0
     while start != -1:
-        lines.append(line_of(text, start))
+        line += text.count("\n", counted, start)
+        counted = start
+        lines.append(line)
         start = text.find(old, start + len(old))
-    return lines
+    return lines, first
 
 
 def str_replace(text: str, old: str, new: str, *, replace_all: bool = False, path: str = "") -> Edited:
@@ -84,7 +128,7 @@ def str_replace(text: str, old: str, new: str, *, replace_all: bool = False, pat
         raise EmptySearchError(
             "The text to replace is empty; give the exact text to replace, copied from the file.", path=path
         )
-    found = occurrence_lines(text, old)
+    found, start = _occurrences(text, old)
     if not found:
         raise NoMatchError(
             f"The text to replace was not found{where}; view the file and copy the exact text, "
@@ -100,33 +144,47 @@ def str_replace(text: str, old: str, new: str, *, replace_all: bool = False, pat
             old=old,
             lines=found,
         )
+    count = len(found) if replace_all else 1
+    # Not spliced at ``start`` by slices: two large slices and their join cost page faults that
+    # one ``replace`` (a search up to ``start``, one copy) does not.
     replaced = text.replace(old, new) if replace_all else text.replace(old, new, 1)
     first = found[0]
     # The last touched line: where the final replacement ends in the new text.
-    shift = (new.count("\n") - old.count("\n")) * (len(found) - 1)
-    last = found[-1] + shift + new.count("\n")
-    return Edited(replaced, first, max(first, last), len(found) if replace_all else 1)
+    delta = new.count("\n") - old.count("\n")
+    last = found[-1] + delta * (len(found) - 1) + new.count("\n")
+    # Newlines of the new text: those of the old (the ones before the first occurrence are
+    # counted already), shifted by each replacement.
+    newlines = first - 1 + text.count("\n", start) + delta * count
+    total = newlines + (1 if replaced and not replaced.endswith("\n") else 0)
+    offset = text.rfind("\n", 0, start) + 1  # the text before the first occurrence is unchanged
+    return Edited(replaced, first, max(first, last), count, total_lines=total, first_offset=offset)
 
 
 def insert(text: str, after_line: int, addition: str, *, path: str = "") -> Edited:
     """Insert ``addition`` as whole lines after line ``after_line`` (0 = top of the file)."""
-    lines = split_lines(text)
-    if not 0 <= after_line <= len(lines):
+    total = line_count(text)
+    if not 0 <= after_line <= total:
         where = f" {path}" if path else " the file"
         raise LineOutOfRangeError(
-            f"Line {after_line} is out of range:{where} has {len(lines)} lines, so the line to insert "
-            f"after must be between 0 (top of the file) and {len(lines)} (end of the file).",
+            f"Line {after_line} is out of range:{where} has {total} lines, so the line to insert "
+            f"after must be between 0 (top of the file) and {total} (end of the file).",
             path=path,
             line=after_line,
-            line_count=len(lines),
+            line_count=total,
         )
     added = addition.split("\n")
     if len(added) > 1 and added[-1] == "":
         added.pop()
-    new_lines = lines[:after_line] + added + lines[after_line:]
-    ends_with_newline = text.endswith("\n") or text == ""
-    new = "\n".join(new_lines) + ("\n" if ends_with_newline else "")
-    return Edited(new, after_line + 1, after_line + len(added))
+    block = "\n".join(added)
+    # Spliced in where line ``after_line + 1`` starts: the text is never split into lines.
+    lines = total + len(added)
+    if after_line == total and text and not text.endswith("\n"):  # after a last line without newline
+        new, offset = "".join((text, "\n", block)), len(text) + 1
+        lines -= added[-1] == ""  # the file still ends without a newline: an empty last line is none
+    else:
+        offset = line_start(text, after_line + 1)
+        new = "".join((text[:offset], block, "\n", text[offset:]))
+    return Edited(new, after_line + 1, after_line + len(added), total_lines=lines, first_offset=offset)
 
 
 def enumerate_lines(numbers: list[int], limit: int = 10) -> str:

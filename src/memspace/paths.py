@@ -116,7 +116,8 @@ def parse(path: str, limits: Limits = _DEFAULT_LIMITS, *, key_budget: int | None
         raise InvalidPathError(
             f"Path {_show(path)} looks like a drive letter; use a workspace path such as '/notes/a.md'."
         )
-    if path.isascii() and path.isprintable():
+    one_byte = path.isascii()  # then a character is a byte: sizes need no encoding
+    if one_byte and path.isprintable():
         normalised = path  # printable ASCII: no control or bidirectional characters, and NFC already
     else:
         for char in path:
@@ -140,14 +141,15 @@ def parse(path: str, limits: Limits = _DEFAULT_LIMITS, *, key_budget: int | None
             )
         if _DRIVE.match(segment) and len(segment) == 2:
             raise InvalidPathError(f"Path {_show(path)} contains a drive letter '{segment}'.")
-        size = len(segment.encode("utf-8"))
+        size = len(segment) if one_byte else len(segment.encode("utf-8"))
         if size > limits.max_segment_bytes:
             raise LimitExceededError(
                 f"A name in the path is {size} bytes; the limit is {limits.max_segment_bytes} "
                 "bytes per name. Use a shorter name."
             )
     result = VirtualPath(parts)
-    total = len(result.key.encode("utf-8")) + 1
+    key = result.key
+    total = (len(key) if one_byte else len(key.encode("utf-8"))) + 1
     if total > limits.max_path_bytes:
         raise LimitExceededError(
             f"The path is {total} bytes; the limit is {limits.max_path_bytes} bytes. Use a shorter path."

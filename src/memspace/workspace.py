@@ -172,7 +172,10 @@ class Moved:
 @dataclass(frozen=True)
 class EditOutcome:
     """The file after an edit, the lines the edit touched, and how many occurrences a
-    ``str_replace`` replaced (0 for other edits)."""
+    ``str_replace`` replaced (0 for other edits).
+
+    ``total_lines`` (the file's line count) and ``first_offset`` (the index in ``text`` where
+    line ``first_line`` starts) are -1 where the edit did not learn them on its way."""
 
     path: VirtualPath
     text: str
@@ -180,6 +183,8 @@ class EditOutcome:
     last_line: int
     created: bool = False
     replaced: int = 0
+    total_lines: int = -1
+    first_offset: int = -1
 
 
 @dataclass(frozen=True)
@@ -427,8 +432,12 @@ class Workspace:
         """Replace the whole content of an existing file."""
         vpath = self._writable(path)
         self._encode(vpath, text)
+        lines = edits.line_count(text)
         return self._update(
-            vpath, lambda _old: edits.Edited(text, 1, edits.line_count(text)), "overwrite", decode=False
+            vpath,
+            lambda _old: edits.Edited(text, 1, lines, total_lines=lines, first_offset=0),
+            "overwrite",
+            decode=False,
         )
 
     def str_replace(self, path: str, old: str, new: str, *, replace_all: bool = False) -> EditOutcome:
@@ -797,11 +806,19 @@ class Workspace:
                 if create_missing is None:
                     raise self._not_found(vpath)
                 lines = edits.line_count(create_missing)
-                outcomes[write_id] = EditOutcome(vpath, create_missing, 1, lines, created=True)
+                outcomes[write_id] = EditOutcome(
+                    vpath, create_missing, 1, lines, created=True, total_lines=lines, first_offset=0
+                )
                 return self._encode(vpath, create_missing)
             edited = transform(self._text(vpath, blob).text if decode else "")
             outcomes[write_id] = EditOutcome(
-                vpath, edited.text, edited.first_line, edited.last_line, replaced=edited.replaced
+                vpath,
+                edited.text,
+                edited.first_line,
+                edited.last_line,
+                replaced=edited.replaced,
+                total_lines=edited.total_lines,
+                first_offset=edited.first_offset,
             )
             return self._encode(vpath, edited.text)
 

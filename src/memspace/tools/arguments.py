@@ -97,6 +97,8 @@ def _parse_int(text: str) -> int | _LongInteger:
 
 
 def _as_mapping(spec: ToolSpec, raw: Mapping[str, Any] | str | None) -> Mapping[str, Any]:
+    if type(raw) is dict:  # the usual arguments: no abstract-class check
+        return raw
     if raw is None:
         return {}
     if isinstance(raw, str):
@@ -164,6 +166,8 @@ def _decode_key(token: str) -> str:
 
 
 def _check(spec: ToolSpec, param: Param, value: Any) -> Any:
+    if type(value) is str and param.type == "string" and not param.enum and value.isascii():
+        return value  # the usual argument (a path, a text), answered before wording any error
     where = f"{spec.name} argument {param.name!r}"
     if param.type == "line_range":
         if isinstance(value, list | tuple) and len(value) == 2:

@@ -243,7 +243,8 @@ class MemoryTools:
             outcome = ws.append(path, text)
             if outcome.created:
                 return f"Created {outcome.path} ({_count(line_count(text), 'line')}) to append to."
-            return f"Appended to {outcome.path}; it now has {_count(line_count(outcome.text), 'line')}."
+            lines = outcome.total_lines if outcome.total_lines >= 0 else line_count(outcome.text)
+            return f"Appended to {outcome.path}; it now has {_count(lines, 'line')}."
         if mode == "overwrite":
             outcome = ws.overwrite(path, text)
             return f"Overwrote {outcome.path} ({_count(line_count(text), 'line')}, {_size(text)})."

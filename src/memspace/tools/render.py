@@ -101,14 +101,14 @@ def _number_slowly(rendered: str, rest: list[str], first: int, max_chars: int) -
     return out, last, 0
 
 
-def line_window(text: str, start: int, count: int, max_chars: int) -> list[str]:
+def line_window(text: str, start: int, count: int, max_chars: int, *, offset: int = -1) -> list[str]:
     """Lines ``start`` to ``start + count - 1`` (1-based, all of them in ``text``) as
     :func:`number_lines` needs them to show at most ``max_chars`` characters: the first
     whole (it may be paged by column), the later ones only as far as ``max_chars`` could
-    reach. Only that window is split, never the whole text."""
-    offset = 0
-    if start > 1:
-        offset = _line_offset(text, start)
+    reach. Only that window is split, never the whole text. ``offset`` is where line
+    ``start`` begins, when the caller knows (else it is counted)."""
+    if offset < 0:
+        offset = _line_offset(text, start) if start > 1 else 0
     newline = text.find("\n", offset)
     if newline == -1:
         return [text[offset:]]
@@ -133,6 +133,13 @@ def _line_offset(text: str, number: int) -> int:
             return offset + len(piece) - len(piece.split("\n", skip)[-1])
         skip -= seen
         offset += chunk
+
+
+def _lines_above(text: str, offset: int, count: int) -> int:
+    """Where the line ``count`` lines above the one starting at ``offset`` starts."""
+    for _ in range(count):
+        offset = text.rfind("\n", 0, offset - 1) + 1
+    return offset
 
 
 class LineCounts:
@@ -270,13 +277,19 @@ def _foreign_note(count: int) -> str:
 
 
 def render_edit(summary: str, outcome: EditOutcome, max_chars: int) -> str:
-    """A one-line summary and the edited region with some context, numbered."""
-    total = line_count(outcome.text)
+    """A one-line summary and the edited region with some context, numbered.
+
+    What the edit learnt (the line count, where its first line starts) is used rather than
+    counted again: a snippet of a large file costs no pass over it."""
+    total = outcome.total_lines if outcome.total_lines >= 0 else line_count(outcome.text)
     if not total:
         return f"{summary} The file is now empty."
     first = max(1, outcome.first_line - _SNIPPET_CONTEXT)
     last = min(total, outcome.last_line + _SNIPPET_CONTEXT)
-    lines = line_window(outcome.text, first, last - first + 1, max_chars)
+    offset = -1
+    if outcome.first_offset >= 0:
+        offset = _lines_above(outcome.text, outcome.first_offset, outcome.first_line - first)
+    lines = line_window(outcome.text, first, last - first + 1, max_chars, offset=offset)
     shown, shown_last, cut = number_lines(lines, first, max_chars)
     if cut:
         shown[-1] += f" [... line {shown_last} is {len(lines[0]):,} characters; the rest is not shown]"
