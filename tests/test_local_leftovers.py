@@ -158,3 +158,30 @@ def test_no_lock_file_ever_appears_in_the_workspace(tmp_path: Path) -> None:
         if not any(part.startswith(".memspace") for part in p.relative_to(root).parts)
     )
     assert visible == ["default", "default/archive", "default/archive/a.md"]
+
+
+# -- the reserved area's own folders ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("namespace", ["trash", "locks", "memspace-queue"])
+def test_a_namespace_named_like_a_store_folder_keeps_its_history_through_deletes_and_gc(
+    tmp_path: Path, namespace: str
+) -> None:
+    """The trash and the writers' queue live where no namespace's reserved area can be."""
+    root = tmp_path / "mem"
+    named = _tools(root, memory_tool_history=True, memory_tool_namespace=namespace)
+    named.workspace.create("/plan.md", "first\n")
+    named.workspace.overwrite("/plan.md", "second\n")
+    other = _tools(root, memory_tool_history=True)
+    other.workspace.create("/old/a.md", "a\n")
+    other.workspace.delete("/old")  # a folder delete goes through the trash
+    assert other.workspace.collect_garbage()["trash folders"] == 0
+    report = named.workspace.collect_garbage()
+    assert report["trash folders"] == 0
+    assert [named.workspace.read_version("/plan.md", v.id) for v in named.workspace.history("/plan.md")] == [
+        "second\n",
+        "first\n",
+    ]
+    assert named.call("memory_view", {"path": "/"}).text.count(".md") == 1
+    named.close()
+    other.close()

@@ -255,7 +255,7 @@ def on_disk(folder: Path) -> dict[str, bytes]:
 
 @pytest.mark.parametrize(
     "link",
-    [".memspace", ".memspace/trash", ".memspace/default", "default/.memspace-tmp.0123abcd"],
+    [".memspace", ".memspace/.memspace-trash", ".memspace/default", "default/.memspace-tmp.0123abcd"],
 )
 def test_a_symlink_in_the_reserved_area_is_never_followed(tmp_path: Path, link: str) -> None:
     root, outside = tmp_path / "mem", tmp_path / "outside"

@@ -80,7 +80,7 @@ __all__ = ["STALE_TEMP_SECONDS", "TEMP_PREFIX", "LocalStore"]
 
 TEMP_PREFIX = f"{RESERVED_PREFIX}-tmp."
 STALE_TEMP_SECONDS = 3600.0  # no write takes an hour: an older temp file was left by a killed writer
-_TRASH = (RESERVED_PREFIX, "trash")
+_TRASH = (RESERVED_PREFIX, f"{RESERVED_PREFIX}-trash")  # no namespace can be named so
 # The writers' queue (see LocalStore._turn): a file in a folder no namespace can be named like.
 _QUEUE = (RESERVED_PREFIX, f"{RESERVED_PREFIX}-queue", "tickets")
 _QUEUE_KEY = "/".join(_QUEUE[:-1])
