@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import heapq
 import logging
 import random
 import threading
@@ -51,6 +52,7 @@ from memspace.errors import (
     InvalidTextError,
     IsADirectoryError,
     LimitExceededError,
+    MemspaceError,
     NotADirectoryError,
     NotFoundError,
     ReadOnlyError,
@@ -318,41 +320,57 @@ class Workspace:
         return self.limits.max_file_bytes + 1
 
     def _listing(self, vpath: VirtualPath, depth: int, include_hidden: bool) -> DirListing | None:
-        """The listing below ``vpath``, or None when no object is below it (and it is not the root)."""
+        """The listing below ``vpath``, or None when no object is below it (and it is not the root).
+
+        The objects are tallied as they come, not gathered first, and a file right in the
+        folder (the common case) is kept by its name alone: a folder of thousands of files
+        then leaves the garbage collector little to traverse.
+        """
         prefix = self._dir_key(vpath)
-        files: dict[tuple[str, ...], int] = {}
+        top: dict[str, int] = {}  # files right in the folder, by name
+        files: dict[tuple[str, ...], int] = {}  # files further down (up to ``depth``)
         folders: dict[tuple[str, ...], int] = {}
         found = False
         foreign = 0
         start = len(prefix)
-        for info in self._listed(vpath, prefix):
-            found = True
-            rel_key = info.key[start:]
-            if not include_hidden and (rel_key.startswith(".") or "/." in rel_key):
-                continue  # what a hidden folder holds is not counted either
-            if info.foreign:
-                foreign += 1
-                continue
-            if depth >= 1 and "/" not in rel_key:  # a file right in the folder: the common case
-                files[(rel_key,)] = info.size
-                continue
-            rel = tuple(rel_key.split("/"))
-            if len(rel) <= depth:
-                files[rel] = info.size
-            for level in range(1, min(len(rel), depth + 1)):
-                folder = rel[:level]
-                folders[folder] = folders.get(folder, 0) + info.size
+        try:
+            for info in self.store.list(prefix):
+                found = True
+                rel_key = info.key[start:]
+                if not include_hidden and (rel_key.startswith(".") or "/." in rel_key):
+                    continue  # what a hidden folder holds is not counted either
+                if info.foreign:
+                    foreign += 1
+                    continue
+                if "/" not in rel_key:
+                    if depth >= 1:
+                        top[rel_key] = info.size
+                    continue
+                rel = tuple(rel_key.split("/"))
+                if len(rel) <= depth:
+                    files[rel] = info.size
+                for level in range(1, min(len(rel), depth + 1)):
+                    folder = rel[:level]
+                    folders[folder] = folders.get(folder, 0) + info.size
+        except (PathConflict, SymlinkRefused, NotAFile) as outcome:
+            raise self._refused(vpath, outcome) from None
         if not found and not vpath.is_root:
             return None
         cap = self.limits.max_dir_entries
-        names = sorted((*files, *folders))
+        # Sorted as tuples of names; only the first ``cap`` are shown, and picking them among
+        # the names (strings, cheaper to compare) before sorting costs less than sorting all.
+        first = heapq.nsmallest(cap, top) if len(top) > cap else top
+        every = (*((name,) for name in first), *files, *folders)
+        names = heapq.nsmallest(cap, every) if len(every) > cap else sorted(every)
         entries = [
-            Entry(VirtualPath((*vpath.parts, *rel)), "file", files[rel])
+            Entry(VirtualPath((*vpath.parts, *rel)), "file", top[rel[0]])
+            if len(rel) == 1 and rel[0] in top
+            else Entry(VirtualPath((*vpath.parts, *rel)), "file", files[rel])
             if rel in files
             else Entry(VirtualPath((*vpath.parts, *rel)), "dir", folders[rel])
-            for rel in names[:cap]
+            for rel in names
         ]
-        return DirListing(vpath, entries, max(0, len(names) - cap), foreign)
+        return DirListing(vpath, entries, max(0, len(top) + len(files) + len(folders) - cap), foreign)
 
     def walk(self, path: str = "/") -> builtins.list[Entry]:
         """Every file below ``path`` (all levels, hidden ones included), sorted."""
@@ -1068,21 +1086,27 @@ class Workspace:
         """Run ``action(*args, **kwargs)`` (a store call), turning path-shape problems into errors."""
         try:
             return action(*args, **kwargs)
-        except PathConflict:
-            raise NotADirectoryError(
+        except (PathConflict, SymlinkRefused, NotAFile) as outcome:
+            raise self._refused(vpath, outcome) from None
+
+    def _refused(
+        self, vpath: VirtualPath, outcome: PathConflict | SymlinkRefused | NotAFile
+    ) -> MemspaceError:
+        """The error for a path the store refused by its shape."""
+        if isinstance(outcome, PathConflict):
+            return NotADirectoryError(
                 f"{vpath} cannot be used: a folder in it is a file, or it is a folder itself.",
                 path=str(vpath),
-            ) from None
-        except SymlinkRefused:
-            raise SymlinkError(
+            )
+        if isinstance(outcome, SymlinkRefused):
+            return SymlinkError(
                 f"{vpath} is, or goes through, a symbolic link, which memspace never follows.",
                 path=str(vpath),
-            ) from None
-        except NotAFile:
-            raise InvalidPathError(
-                f"{vpath} is not a regular file (a pipe, a device or a socket put there by another "
-                "program); memspace only reads and writes regular files."
-            ) from None
+            )
+        return InvalidPathError(
+            f"{vpath} is not a regular file (a pipe, a device or a socket put there by another "
+            "program); memspace only reads and writes regular files."
+        )
 
     def _writable(self, path: str) -> VirtualPath:
         if self.read_only:

@@ -93,7 +93,8 @@ _EMPTY_TREE_DEPTH = 32  # how deep a tree of empty folders in the way of a write
 
 def version_of(st: os.stat_result) -> str:
     """The version token of a file: it changes with every write, since every write is a new inode."""
-    return f"{st.st_dev:x}:{st.st_ino:x}:{st.st_mtime_ns:x}:{st.st_size:x}"
+    # One %-format, not four format specs: a listing makes one of these per file.
+    return "%x:%x:%x:%x" % (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)  # noqa: UP031
 
 
 class _Pin:
@@ -735,49 +736,53 @@ class LocalStore:
         a clear or a sync delete what it never saw.
         """
         now = time.time()
+        listed, usable_name, version = ObjectInfo.listed, is_valid_name, version_of  # once, not per file
         # (descriptor or -1 once closed, its identity, its key prefix, what is left to visit)
         stack: _Branch = []
         try:
             stack.append((os.dup(top), _identity(top), prefix, iter(_scan(top))))
             while stack:
                 fd, _, here, entries = stack[-1]
-                entry = next(entries, None)
-                if entry is None:
-                    _climb(stack)
-                    continue
-                name = entry.name
-                if name.startswith(TEMP_PREFIX):
-                    _sweep_if_stale(fd, entry, now)
-                    continue
-                if name.startswith(RESERVED_PREFIX) and not include_reserved:
-                    continue
-                key = here + name
-                usable = is_valid_name(name) or (include_reserved and name.startswith(RESERVED_PREFIX))
-                too_long = len(key) * 4 > _MAX_WALK_KEY_BYTES and (
-                    len(key.encode("utf-8", "surrogateescape")) > _MAX_WALK_KEY_BYTES
-                )
-                if not usable or too_long:
-                    yield ObjectInfo(key, 0, foreign=True)
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    child = self._open_listed_dir(fd, name, key)
-                    if child is None:
+                for entry in entries:  # this folder's entries, until one is a folder to enter
+                    name = entry.name
+                    if name.startswith(RESERVED_PREFIX):  # one check for the common name
+                        if name.startswith(TEMP_PREFIX):
+                            _sweep_if_stale(fd, entry, now)
+                            continue
+                        if not include_reserved:
+                            continue
+                        usable = True
+                    else:
+                        usable = usable_name(name)
+                    key = here + name
+                    if not usable or (
+                        len(key) * 4 > _MAX_WALK_KEY_BYTES
+                        and len(key.encode("utf-8", "surrogateescape")) > _MAX_WALK_KEY_BYTES
+                    ):
                         yield ObjectInfo(key, 0, foreign=True)
                         continue
-                    try:
-                        children = iter(_scan(child))
-                    except BaseException:
-                        os.close(child)
-                        raise
-                    _descend(stack, (child, _identity(child), key + "/", children))
-                elif entry.is_file(follow_symlinks=False):
-                    try:
-                        st = entry.stat(follow_symlinks=False)
-                    except FileNotFoundError:
-                        continue  # deleted while we listed
-                    yield ObjectInfo(key, st.st_size, version_of(st))
-                else:
-                    yield ObjectInfo(key, 0, foreign=True)  # a symlink, pipe, device or socket
+                    if entry.is_dir(follow_symlinks=False):
+                        child = self._open_listed_dir(fd, name, key)
+                        if child is None:
+                            yield ObjectInfo(key, 0, foreign=True)
+                            continue
+                        try:
+                            children = iter(_scan(child))
+                        except BaseException:
+                            os.close(child)
+                            raise
+                        _descend(stack, (child, _identity(child), key + "/", children))
+                        break
+                    if entry.is_file(follow_symlinks=False):
+                        try:
+                            st = entry.stat(follow_symlinks=False)
+                        except FileNotFoundError:
+                            continue  # deleted while we listed
+                        yield listed(key, st.st_size, version(st))
+                    else:
+                        yield ObjectInfo(key, 0, foreign=True)  # a symlink, pipe, device or socket
+                else:  # the folder is done
+                    _climb(stack)
         finally:
             for fd, _, _, _ in stack:
                 if fd >= 0:

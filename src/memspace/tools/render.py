@@ -63,7 +63,11 @@ def number_lines(lines: list[str], first: int, max_chars: int, *, column: int = 
         fit = bisect_right(list(accumulate(map(_LINE_COST.__add__, map(len, rest)))), budget)
         rest = rest[:fit]
     if first + fit >= _KEPT_NUMBERS:
-        return "\n".join([rendered, *map(_NUMBERED.format, range(first + 1, first + 1 + fit), rest)]), first + fit, 0
+        return (
+            "\n".join([rendered, *map(_NUMBERED.format, range(first + 1, first + 1 + fit), rest)]),
+            first + fit,
+            0,
+        )
     # Numbers and lines interleaved by slice assignment: no Python-level work per line.
     parts: list[str] = [""] * (2 * fit + 1)
     parts[0] = rendered
