@@ -109,6 +109,7 @@ log = logging.getLogger("memspace")
 _WRITE_ID_HISTORY = 8
 # Writes whose outcome stayed unknown (no answer) before the storage is called failing.
 _UNKNOWN_OUTCOMES = 3
+_KEPT_PATHS = 256  # parsed paths a workspace keeps (forgotten all at once when full)
 _T = TypeVar("_T")
 
 Progress = Callable[[int, int], None]
@@ -231,13 +232,27 @@ class Workspace:
             if history is not None:
                 budget = min(budget, store.max_key_bytes - history.overhead_bytes())  # type: ignore[operator]
         self._key_budget = budget
+        # Paths lately parsed, with the limits they were checked against: an agent names the
+        # same few paths again and again, and parsing is pure (no storage is consulted).
+        self._parsed: tuple[Limits, dict[str, VirtualPath]] = (self.limits, {})
         # Where searches on an object store keep file contents (None: the user's default cache).
         self.cache = cache
 
     # -- paths -----------------------------------------------------------------
 
     def path(self, path: str) -> VirtualPath:
-        return parse(path, self.limits, key_budget=self._key_budget)
+        limits, parsed = self._parsed
+        if limits is not self.limits:  # the limits were replaced: what was checked is forgotten
+            limits, parsed = self._parsed = (self.limits, {})
+        if type(path) is str:
+            known = parsed.get(path)
+            if known is not None:
+                return known
+        vpath = parse(path, limits, key_budget=self._key_budget)
+        if len(parsed) >= _KEPT_PATHS:
+            parsed.clear()
+        parsed[path] = vpath
+        return vpath
 
     def _key(self, path: VirtualPath) -> str:
         return self.base + path.key

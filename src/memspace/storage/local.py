@@ -124,6 +124,33 @@ class _Place:
     parent: int = -1
 
 
+class _Walked:
+    """What :meth:`LocalStore._place` returns (a class: it costs less than a generator per call)."""
+
+    __slots__ = ("_create", "_key", "_place", "_store")
+
+    def __init__(self, store: LocalStore, key: str, create: bool) -> None:
+        self._store, self._key, self._create = store, key, create
+
+    def __enter__(self) -> _Place:
+        *dirs, name = _split(self._key)
+        root = self._store._open_root(create=self._create)
+        try:
+            parent, fd = self._store._walk_to(root, dirs, create=self._create, key=self._key)
+        except BaseException:
+            os.close(root)
+            raise
+        self._place = _Place(root, fd, name, tuple(dirs), parent)
+        return self._place
+
+    def __exit__(self, *exc: object) -> None:
+        place = self._place
+        try:
+            _close_walk(place.root, place.parent, place.dir)
+        finally:
+            os.close(place.root)
+
+
 class LocalStore:
     """A :class:`~memspace.storage.base.Store` of plain files below ``root``.
 
@@ -144,9 +171,8 @@ class LocalStore:
 
     def get(self, key: str, *, max_bytes: int | None = None) -> Blob:
         with _os_errors("read"), self._place(key, create=False) as place:
-            fd = self._open_file(place, key)
+            fd, st = self._open_file(place, key)
             try:
-                st = os.fstat(fd)
                 if max_bytes is not None and st.st_size > max_bytes:
                     data = os.pread(fd, max_bytes, 0)
                 else:
@@ -176,12 +202,11 @@ class LocalStore:
                 with _os_errors("read"), self._folder(folders, create=False) as parent:
                     for key, name in names:
                         try:
-                            fd = self._open_file_at(parent, name, key)
+                            fd, st = self._open_file_at(parent, name, key)
                         except (ObjectNotFound, SymlinkRefused, NotAFile):
                             blobs.append((key, None))
                             continue
                         try:
-                            st = os.fstat(fd)
                             if max_bytes is not None and st.st_size > max_bytes:
                                 data = os.pread(fd, max_bytes, 0)
                             else:
@@ -609,18 +634,10 @@ class LocalStore:
 
     # -- walking -----------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _place(self, key: str, *, create: bool) -> Iterator[_Place]:
-        *dirs, name = _split(key)
-        root = self._open_root(create=create)
-        try:
-            parent, fd = self._walk_to(root, dirs, create=create, key=key)
-            try:
-                yield _Place(root, fd, name, tuple(dirs), parent)
-            finally:
-                _close_walk(root, parent, fd)
-        finally:
-            os.close(root)
+    def _place(self, key: str, *, create: bool) -> _Walked:
+        """``with self._place(key, create=...) as place``: the folders on the way to ``key``,
+        walked from the root and closed on leaving."""
+        return _Walked(self, key, create)
 
     @contextlib.contextmanager
     def _folder(self, parts: Sequence[str], *, create: bool) -> Iterator[int]:
@@ -679,10 +696,11 @@ class LocalStore:
                 raise
         raise StorageError("A folder keeps disappearing while it is being created; try again.")
 
-    def _open_file(self, place: _Place, key: str) -> int:
+    def _open_file(self, place: _Place, key: str) -> tuple[int, os.stat_result]:
         return self._open_file_at(place.dir, place.name, key)
 
-    def _open_file_at(self, folder: int, name: str, key: str) -> int:
+    def _open_file_at(self, folder: int, name: str, key: str) -> tuple[int, os.stat_result]:
+        """The regular file ``name`` open for reading, and its stat."""
         try:
             fd = os.open(name, _READ_FLAGS, dir_fd=folder)
         except FileNotFoundError:
@@ -693,20 +711,19 @@ class LocalStore:
             if error.errno in (errno.ENXIO, errno.EOPNOTSUPP, errno.ENODEV):
                 raise NotAFile(key) from None
             raise
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
             os.close(fd)
-            raise (ObjectNotFound if stat.S_ISDIR(mode) else NotAFile)(key)
-        return fd
+            raise (ObjectNotFound if stat.S_ISDIR(st.st_mode) else NotAFile)(key)
+        return fd, st
 
     def _open_with_ids(self, place: _Place, key: str) -> tuple[int | None, os.stat_result, tuple[str, ...]]:
         """The file open (None if it cannot be read: then only its stat), its stat and its write ids."""
         try:
-            fd = self._open_file(place, key)
+            fd, st = self._open_file(place, key)
         except PermissionError:
             return None, self._stat_file(place, key), ()
         try:
-            st = os.fstat(fd)
             return fd, st, _read_ids(fd, st)
         except BaseException:
             os.close(fd)
@@ -1081,14 +1098,15 @@ def _read_ids(fd: int, st: os.stat_result) -> tuple[str, ...]:
 
 
 def _read_all(fd: int, size_hint: int) -> bytes:
-    chunks: list[bytes] = []
-    want = max(size_hint, 0) + 1  # one byte more, to notice growth without an extra call
-    while True:
-        chunk = os.read(fd, want)
-        if not chunk:
-            return b"".join(chunks)
+    # One byte more than the stat announced: a file that grew since shows it, and one that
+    # did not is read whole in one call, without a second read to meet its end.
+    data = os.read(fd, max(size_hint, 0) + 1)
+    if len(data) == size_hint or not data:
+        return data
+    chunks = [data]
+    while chunk := os.read(fd, 1 << 20):
         chunks.append(chunk)
-        want = 1 << 20
+    return b"".join(chunks)
 
 
 def _make_dirs(path: Path) -> None:
@@ -1128,14 +1146,21 @@ def _split(key: str) -> list[str]:
     return [part for part in key.split("/") if part]
 
 
-@contextlib.contextmanager
-def _os_errors(action: str) -> Iterator[None]:
+class _os_errors:  # noqa: N801 - used like a function; a class costs less than a generator per call
     """Report an OS failure (permissions, disk full, ...) by its cause, never by its path."""
-    try:
-        yield
-    except OSError as error:
-        reason = os.strerror(error.errno) if error.errno else type(error).__name__
-        raise StorageError(
-            f"The local memory folder could not {action}: {reason.lower()}. "
-            "Check the folder's permissions and free space."
-        ) from None
+
+    __slots__ = ("action",)
+
+    def __init__(self, action: str) -> None:
+        self.action = action
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, error: BaseException | None, traceback: object) -> None:
+        if isinstance(error, OSError):
+            reason = os.strerror(error.errno) if error.errno else type(error).__name__
+            raise StorageError(
+                f"The local memory folder could not {self.action}: {reason.lower()}. "
+                "Check the folder's permissions and free space."
+            ) from None
