@@ -36,7 +36,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -348,25 +348,33 @@ class Workspace:
         found = False
         foreign = 0
         start = len(prefix)
+        # A store that can list sizes alone (no versions: the local one) is asked for them.
+        list_sizes: Callable[[str], Iterator[tuple[str, int | None]]] | None = getattr(
+            self.store, "list_sizes", None
+        )
         try:
-            for info in self.store.list(prefix):
+            if list_sizes is not None:
+                listed = list_sizes(prefix)
+            else:
+                listed = ((info.key, None if info.foreign else info.size) for info in self.store.list(prefix))
+            for key, size in listed:
                 found = True
-                rel_key = info.key[start:]
+                rel_key = key[start:]
                 if not include_hidden and (rel_key.startswith(".") or "/." in rel_key):
                     continue  # what a hidden folder holds is not counted either
-                if info.foreign:
+                if size is None:
                     foreign += 1
                     continue
                 if "/" not in rel_key:
                     if depth >= 1:
-                        top[rel_key] = info.size
+                        top[rel_key] = size
                     continue
                 rel = tuple(rel_key.split("/"))
                 if len(rel) <= depth:
-                    files[rel] = info.size
+                    files[rel] = size
                 for level in range(1, min(len(rel), depth + 1)):
                     folder = rel[:level]
-                    folders[folder] = folders.get(folder, 0) + info.size
+                    folders[folder] = folders.get(folder, 0) + size
         except (PathConflict, SymlinkRefused, NotAFile) as outcome:
             raise self._refused(vpath, outcome) from None
         if not found and not vpath.is_root:
