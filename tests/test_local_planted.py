@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -276,6 +277,29 @@ def test_a_symlink_in_the_reserved_area_is_never_followed(tmp_path: Path, link: 
             assert on_disk(root / "default") == before, (name, result.text)
     assert sorted(p.name for p in outside.iterdir()) == ["theirs.txt"]
     assert (outside / "theirs.txt").read_text() == "not memspace's\n"
+
+
+@pytest.mark.parametrize("where", ["b.md", "b.md/.memspace-v", "a.md/.memspace-v"])
+def test_a_symlink_at_a_rename_markers_history_folder_refuses_the_rename_before_it(
+    tmp_path: Path, where: str
+) -> None:
+    """A versioned rename writes a marker in the history folder of both paths: a link planted at
+    either (the new path's, which the rename would create, or the old path's) refuses the rename
+    before the file moves, and nothing outside is touched."""
+    root, outside = tmp_path / "mem", tmp_path / "outside"
+    outside.mkdir()
+    tools = tools_on(root, memory_tool_versioning=True)
+    assert not tools.call("memory_create_update", {"path": "/a.md", "file_text": "a"}).is_error
+    history = root / ".memspace" / "default" / "history"
+    planted = history / where
+    if planted.exists():
+        shutil.rmtree(planted)
+    planted.parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(outside, planted)
+    result = tools.call("memory_rename", {"old_path": "/a.md", "new_path": "/b.md"})
+    assert result.is_error and "reserved area" in result.text, result.text
+    assert on_disk(root / "default") == {"a.md": b"a"}
+    assert list(outside.iterdir()) == []
 
 
 # -- unreadable folders (permissions: as an unprivileged user) -----------------------

@@ -150,6 +150,7 @@ class History:
         self.stamp = f"{reserved}collected"
         self.actor = actor
         self.session = session
+        self._who = (_b32(actor), _b32(session or ""))  # in every entry's name
         self.retention = retention or Retention()
 
     def claim_collection(self, now: datetime | None = None) -> bool:
@@ -200,8 +201,7 @@ class History:
                 id,
                 parent or "0",
                 operation,
-                _b32(self.actor),
-                _b32(self.session or ""),
+                *self._who,
             ]
         )
         return self.folder_of(path) + name

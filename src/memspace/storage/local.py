@@ -278,7 +278,7 @@ class LocalStore:
             except FileNotFoundError:
                 return None
             if record is not None:
-                self._link_record(place.dir, temp, record)
+                self._link_record(place, temp, record)
                 linked = record
             with self._locked([place.dir]):
                 self._still_in_place(place, key)
@@ -345,8 +345,8 @@ class LocalStore:
                         try:
                             moved = ObjectInfo(source, st.st_size, version_of(st), ids)
                             marks = records(moved) if records is not None else None
-                            for mark, _ in marks or ():  # refused before the move, not after it
-                                folders.append(self._open_record_folder(mark))
+                            if marks:  # refused before the move, not after it
+                                folders = self._open_record_folders(src.root, [mark for mark, _ in marks])
                             self._free(dst, destination)
                             os.rename(src.name, dst.name, src_dir_fd=src.dir, dst_dir_fd=dst.dir)
                             # Tagged after the rename: a crash in between leaves the source untouched.
@@ -378,6 +378,53 @@ class LocalStore:
         or a symbolic link planted there stands in the way; the caller closes it."""
         with _reserved_area(), self._folder(_split(key)[:-1], create=True) as fd:
             return os.dup(fd)
+
+    def _open_record_folders(self, root: int, keys: Sequence[str]) -> builtins.list[int]:
+        """:meth:`_open_record_folder` for one or several markers (a rename's two ends), from the open
+        ``root``: the folders they share (the history of the folder the paths are in) are walked once,
+        and a path's own two folders (``<path>/.memspace-v``), often new, are made without a failed
+        look first."""
+        paths = [_split(key)[:-1] for key in keys]
+        shared, most = 0, max(min(len(parts) for parts in paths) - 2, 0)
+        while shared < most and all(parts[shared] == paths[0][shared] for parts in paths):
+            shared += 1
+        opened: builtins.list[int] = []
+        with _reserved_area():
+            parent, top = self._walk_to(root, paths[0][:shared], create=True, key="/".join(paths[0][:shared]))
+            try:
+                for parts in paths:
+                    opened.append(self._make_below(top, parts[shared:], "/".join(parts)))
+            except BaseException:
+                for fd in opened:
+                    os.close(fd)
+                raise
+            finally:
+                _close_walk(root, parent, top)
+        return opened
+
+    def _make_below(self, top: int, parts: Sequence[str], key: str) -> int:
+        """The folder ``parts`` below the open folder ``top``, created as needed, as a new descriptor.
+        Below a folder just made nothing can exist yet: it is made without looking for it first."""
+        fd, fresh = os.dup(top), False
+        try:
+            for part in parts:
+                if not fresh:
+                    try:
+                        child = os.open(part, _DIR_FLAGS, dir_fd=fd)
+                    except FileNotFoundError:
+                        fresh = True
+                    except OSError:
+                        child = self._open_child(fd, part, create=True, key=key)  # names the refusal
+                if fresh:
+                    with contextlib.suppress(FileExistsError):
+                        os.mkdir(part, 0o700, dir_fd=fd)
+                    child = self._open_child(fd, part, create=True, key=key)
+                os.close(fd)
+                fd = child
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
 
     def _write_record(self, record: Record, folder: int) -> None:
         """Write a marker in its folder opened by :meth:`_open_record_folder` (and close that).
@@ -875,11 +922,13 @@ class LocalStore:
 
     # -- helpers -----------------------------------------------------------------
 
-    def _link_record(self, folder: int, temp: str, record: str) -> None:
+    def _link_record(self, place: _Place, temp: str, record: str) -> None:
         """Give the new file a second name at ``record`` (same inode: stored once)."""
-        *dirs, name = _split(record)
-        with _reserved_area(), self._folder(dirs, create=True) as target:
-            _link_or_copy(folder, temp, target, name)
+        (target,) = self._open_record_folders(place.root, [record])
+        try:
+            _link_or_copy(place.dir, temp, target, _split(record)[-1])
+        finally:
+            os.close(target)
 
     def _unlink_key(self, key: str) -> None:
         try:
