@@ -110,6 +110,20 @@ def test_over_long_paths_and_names_name_the_limit(make_tools: MakeTools) -> None
     assert tools.workspace.walk("/") == []
 
 
+def test_a_path_is_checked_against_the_limits_in_force_each_time(make_tools: MakeTools) -> None:
+    tools = make_tools()
+    ws = tools.workspace
+    path = "/notes/" + "a" * 40 + ".md"
+    assert ws.path(path) == ws.path(path) == parse(path)
+    ws.limits = Limits(max_segment_bytes=32)  # a path accepted before is refused now
+    with pytest.raises(LimitExceededError, match="limit is 32 bytes per name"):
+        ws.path(path)
+    refused = tools.call("memory_create_update", {"path": path, "file_text": "x"})
+    assert refused.is_error and "limit is 32 bytes per name" in refused.text
+    for _ in range(2):  # a refused path is refused every time (only accepted ones are kept)
+        assert "contains a backslash" in tools.call("memory_view", {"path": "/a\\b.md"}).text
+
+
 def test_invalid_utf8_on_disk_is_reported_as_binary_not_a_crash(tmp_path: Path) -> None:
     root = tmp_path / "mem"
     tools = MemoryTools.from_config({"memory_tool_local_dir": str(root)}, environ={})

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from memspace import MemoryTools, ToolResult
+from memspace.storage.base import ObjectInfo
 
 from .conftest import DEFAULT_TOOLS, READ_ONLY_TOOLS, MakeTools
 
@@ -99,6 +100,35 @@ def test_view_directory_caps_entries_and_says_how_many_were_left_out(make_tools:
     text = ok(tools, "memory_view", path="/many")
     assert text.count("/many/f") == 5
     assert "[7 more entries not shown" in text
+
+
+def test_a_capped_listing_shows_the_entries_that_sort_first_among_files_and_folders(
+    make_tools: MakeTools,
+) -> None:
+    # Entries sort by their names, folder by folder: "/m/a/" and what it holds come before
+    # "/m/a!.md", although "!" sorts before "/" as a character.
+    tools = make_tools(memory_tool_max_dir_entries=4)
+    for path in ("/m/e.md", "/m/c.md", "/m/a!.md", "/m/b.md", "/m/a/x.md", "/m/d/y.md"):
+        write(tools, path, "x")
+    lines = ok(tools, "memory_view", path="/m/").splitlines()
+    assert lines[0].startswith("Directory /m: 3 files, 1 folder")
+    assert [line.split()[-1] for line in lines[1:-1]] == ["/m/a/", "/m/a/x.md", "/m/a!.md", "/m/b.md"]
+    assert lines[-1] == "[4 more entries not shown; view a subfolder to see them.]"
+
+
+def test_a_listing_gives_each_file_the_size_and_version_a_read_gives(tools: MemoryTools) -> None:
+    write(tools, "/a.md", "alpha\n")
+    write(tools, "/f/b.md", "beta beta\n")
+    store, base = tools.workspace.store, tools.workspace.base
+    listed = sorted(store.list(base), key=lambda info: info.key)
+    assert [info.key for info in listed] == [base + "a.md", base + "f/b.md"]
+    for info in listed:
+        blob = store.get(info.key)
+        assert (info.size, info.version) == (len(blob.data), blob.version)
+        assert info == ObjectInfo(
+            info.key, info.size, info.version, info.write_ids, info.moving_to, info.foreign
+        )
+        assert not info.foreign and info.moving_to is None
 
 
 def test_view_missing_path_is_an_error(tools: MemoryTools) -> None:

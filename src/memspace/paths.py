@@ -170,6 +170,17 @@ def is_valid_name(name: str) -> bool:
     ``.``/``..``, drive letters or memspace's reserved prefix are *foreign*: listed
     as such, never shown as a path a model could send back.
     """
+    if (
+        2 < len(name) <= _DEFAULT_LIMITS.max_segment_bytes
+        and name.isascii()
+        and name.isprintable()
+        and "/" not in name
+        and "\\" not in name
+        and not name.startswith(RESERVED_PREFIX)
+    ):
+        # The common case, answered first: printable ASCII (one byte a character, NFC, no
+        # controls), longer than '..' or a drive letter, no separator, not reserved.
+        return True
     if name in ("", ".", "..") or "/" in name or "\\" in name or name.startswith(RESERVED_PREFIX):
         return False
     if name.isascii():

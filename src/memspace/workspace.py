@@ -31,11 +31,12 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import heapq
 import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -51,6 +52,7 @@ from memspace.errors import (
     InvalidTextError,
     IsADirectoryError,
     LimitExceededError,
+    MemspaceError,
     NotADirectoryError,
     NotFoundError,
     ReadOnlyError,
@@ -107,6 +109,7 @@ log = logging.getLogger("memspace")
 _WRITE_ID_HISTORY = 8
 # Writes whose outcome stayed unknown (no answer) before the storage is called failing.
 _UNKNOWN_OUTCOMES = 3
+_KEPT_PATHS = 256  # parsed paths a workspace keeps (forgotten all at once when full)
 _T = TypeVar("_T")
 
 Progress = Callable[[int, int], None]
@@ -234,13 +237,27 @@ class Workspace:
             if history is not None:
                 budget = min(budget, store.max_key_bytes - history.overhead_bytes())  # type: ignore[operator]
         self._key_budget = budget
+        # Paths lately parsed, with the limits they were checked against: an agent names the
+        # same few paths again and again, and parsing is pure (no storage is consulted).
+        self._parsed: tuple[Limits, dict[str, VirtualPath]] = (self.limits, {})
         # Where searches on an object store keep file contents (None: the user's default cache).
         self.cache = cache
 
     # -- paths -----------------------------------------------------------------
 
     def path(self, path: str) -> VirtualPath:
-        return parse(path, self.limits, key_budget=self._key_budget)
+        limits, parsed = self._parsed
+        if limits is not self.limits:  # the limits were replaced: what was checked is forgotten
+            limits, parsed = self._parsed = (self.limits, {})
+        if type(path) is str:
+            known = parsed.get(path)
+            if known is not None:
+                return known
+        vpath = parse(path, limits, key_budget=self._key_budget)
+        if len(parsed) >= _KEPT_PATHS:
+            parsed.clear()
+        parsed[path] = vpath
+        return vpath
 
     def _key(self, path: VirtualPath) -> str:
         return self.base + path.key
@@ -323,41 +340,65 @@ class Workspace:
         return self.limits.max_file_bytes + 1
 
     def _listing(self, vpath: VirtualPath, depth: int, include_hidden: bool) -> DirListing | None:
-        """The listing below ``vpath``, or None when no object is below it (and it is not the root)."""
+        """The listing below ``vpath``, or None when no object is below it (and it is not the root).
+
+        The objects are tallied as they come, not gathered first, and a file right in the
+        folder (the common case) is kept by its name alone: a folder of thousands of files
+        then leaves the garbage collector little to traverse.
+        """
         prefix = self._dir_key(vpath)
-        files: dict[tuple[str, ...], int] = {}
+        top: dict[str, int] = {}  # files right in the folder, by name
+        files: dict[tuple[str, ...], int] = {}  # files further down (up to ``depth``)
         folders: dict[tuple[str, ...], int] = {}
         found = False
         foreign = 0
         start = len(prefix)
-        for info in self._listed(vpath, prefix):
-            found = True
-            rel_key = info.key[start:]
-            if not include_hidden and (rel_key.startswith(".") or "/." in rel_key):
-                continue  # what a hidden folder holds is not counted either
-            if info.foreign:
-                foreign += 1
-                continue
-            if depth >= 1 and "/" not in rel_key:  # a file right in the folder: the common case
-                files[(rel_key,)] = info.size
-                continue
-            rel = tuple(rel_key.split("/"))
-            if len(rel) <= depth:
-                files[rel] = info.size
-            for level in range(1, min(len(rel), depth + 1)):
-                folder = rel[:level]
-                folders[folder] = folders.get(folder, 0) + info.size
+        # A store that can list sizes alone (no versions: the local one) is asked for them.
+        list_sizes: Callable[[str], Iterator[tuple[str, int | None]]] | None = getattr(
+            self.store, "list_sizes", None
+        )
+        try:
+            if list_sizes is not None:
+                listed = list_sizes(prefix)
+            else:
+                listed = ((info.key, None if info.foreign else info.size) for info in self.store.list(prefix))
+            for key, size in listed:
+                found = True
+                rel_key = key[start:]
+                if not include_hidden and (rel_key.startswith(".") or "/." in rel_key):
+                    continue  # what a hidden folder holds is not counted either
+                if size is None:
+                    foreign += 1
+                    continue
+                if "/" not in rel_key:
+                    if depth >= 1:
+                        top[rel_key] = size
+                    continue
+                rel = tuple(rel_key.split("/"))
+                if len(rel) <= depth:
+                    files[rel] = size
+                for level in range(1, min(len(rel), depth + 1)):
+                    folder = rel[:level]
+                    folders[folder] = folders.get(folder, 0) + size
+        except (PathConflict, SymlinkRefused, NotAFile) as outcome:
+            raise self._refused(vpath, outcome) from None
         if not found and not vpath.is_root:
             return None
         cap = self.limits.max_dir_entries
-        names = sorted((*files, *folders))
+        # Sorted as tuples of names; only the first ``cap`` are shown, and picking them among
+        # the names (strings, cheaper to compare) before sorting costs less than sorting all.
+        first = heapq.nsmallest(cap, top) if len(top) > cap else top
+        every = (*((name,) for name in first), *files, *folders)
+        names = heapq.nsmallest(cap, every) if len(every) > cap else sorted(every)
         entries = [
-            Entry(VirtualPath((*vpath.parts, *rel)), "file", files[rel])
+            Entry(VirtualPath((*vpath.parts, *rel)), "file", top[rel[0]])
+            if len(rel) == 1 and rel[0] in top
+            else Entry(VirtualPath((*vpath.parts, *rel)), "file", files[rel])
             if rel in files
             else Entry(VirtualPath((*vpath.parts, *rel)), "dir", folders[rel])
-            for rel in names[:cap]
+            for rel in names
         ]
-        return DirListing(vpath, entries, max(0, len(names) - cap), foreign)
+        return DirListing(vpath, entries, max(0, len(top) + len(files) + len(folders) - cap), foreign)
 
     def walk(self, path: str = "/") -> builtins.list[Entry]:
         """Every file below ``path`` (all levels, hidden ones included), sorted."""
@@ -1085,21 +1126,27 @@ class Workspace:
         """Run ``action(*args, **kwargs)`` (a store call), turning path-shape problems into errors."""
         try:
             return action(*args, **kwargs)
-        except PathConflict:
-            raise NotADirectoryError(
+        except (PathConflict, SymlinkRefused, NotAFile) as outcome:
+            raise self._refused(vpath, outcome) from None
+
+    def _refused(
+        self, vpath: VirtualPath, outcome: PathConflict | SymlinkRefused | NotAFile
+    ) -> MemspaceError:
+        """The error for a path the store refused by its shape."""
+        if isinstance(outcome, PathConflict):
+            return NotADirectoryError(
                 f"{vpath} cannot be used: a folder in it is a file, or it is a folder itself.",
                 path=str(vpath),
-            ) from None
-        except SymlinkRefused:
-            raise SymlinkError(
+            )
+        if isinstance(outcome, SymlinkRefused):
+            return SymlinkError(
                 f"{vpath} is, or goes through, a symbolic link, which memspace never follows.",
                 path=str(vpath),
-            ) from None
-        except NotAFile:
-            raise InvalidPathError(
-                f"{vpath} is not a regular file (a pipe, a device or a socket put there by another "
-                "program); memspace only reads and writes regular files."
-            ) from None
+            )
+        return InvalidPathError(
+            f"{vpath} is not a regular file (a pipe, a device or a socket put there by another "
+            "program); memspace only reads and writes regular files."
+        )
 
     def _writable(self, path: str) -> VirtualPath:
         if self.read_only:

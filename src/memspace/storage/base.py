@@ -89,6 +89,15 @@ class ObjectInfo:
     moving_to: str | None = None
     foreign: bool = False
 
+    @classmethod
+    def listed(cls, key: str, size: int, version: str | None) -> ObjectInfo:
+        """``ObjectInfo(key, size, version)``, made for a listing's every file: a frozen
+        dataclass's ``__init__`` pays an ``object.__setattr__`` call per field, this one
+        fills the instance's dictionary at once (about half the cost)."""
+        info = object.__new__(cls)
+        info.__dict__.update(key=key, size=size, version=version, write_ids=(), moving_to=None, foreign=False)
+        return info
+
 
 @dataclass(frozen=True)
 class Blob:

@@ -37,36 +37,43 @@ def human_size(size: int) -> str:
     raise AssertionError("unreachable")
 
 
-def number_lines(
-    lines: list[str], first: int, max_chars: int, *, column: int = 1
-) -> tuple[list[str], int, int]:
-    """Numbered lines (``%6d\\t``) starting at ``first`` that fit in ``max_chars``.
+def number_lines(lines: list[str], first: int, max_chars: int, *, column: int = 1) -> tuple[str, int, int]:
+    """Numbered lines (``%6d\\t``) starting at ``first`` that fit in ``max_chars``, joined by newlines.
 
     The first line is shown from its character ``column`` (1-based). Returns the
-    rendered lines, the number of the last line shown, and, when that line was too
+    rendered text, the number of the last line shown, and, when that line was too
     long to fit and was cut, the column where its unshown rest starts (else 0).
     """
     if not lines:
-        return [], first - 1, 0
+        return "", first - 1, 0
     line = lines[0]
     rendered = f"{first:6d}\t{line[column - 1 :]}"
     if len(rendered) > max_chars:
         prefix = len(rendered) - (len(line) - column + 1)
         fits = max(1, max_chars - prefix)
-        return [rendered[: prefix + fits]], first, column + fits
+        return rendered[: prefix + fits], first, column + fits
     rest = lines[1:]
     if first + len(rest) >= _WIDE_NUMBERS:  # numbers wider than 6 digits: count each line
         return _number_slowly(rendered, rest, first, max_chars)
-    # A later line costs its length plus the number, a tab and a newline (8); the
-    # running costs only grow, so the lines that fit are the ones up to a bisection.
-    costs = list(accumulate(map(_LINE_COST.__add__, map(len, rest))))
-    fit = bisect_right(costs, max_chars - len(rendered) - 1)
-    out = [rendered]
-    if first + fit < _KEPT_NUMBERS:
-        out.extend(map(str.__add__, _numbers(first + fit)[first + 1 : first + 1 + fit], rest[:fit]))
-    else:
-        out.extend(map(_NUMBERED.format, range(first + 1, first + 1 + fit), rest[:fit]))
-    return out, first + fit, 0
+    # A later line costs its length plus a newline, the number and a tab (8).
+    budget = max_chars - len(rendered) - 1
+    fit = len(rest)
+    if sum(map(len, rest)) + _LINE_COST * fit > budget:
+        # The running costs only grow, so the lines that fit are the ones up to a bisection.
+        fit = bisect_right(list(accumulate(map(_LINE_COST.__add__, map(len, rest)))), budget)
+        rest = rest[:fit]
+    if first + fit >= _KEPT_NUMBERS:
+        return (
+            "\n".join([rendered, *map(_NUMBERED.format, range(first + 1, first + 1 + fit), rest)]),
+            first + fit,
+            0,
+        )
+    # Numbers and lines interleaved by slice assignment: no Python-level work per line.
+    parts: list[str] = [""] * (2 * fit + 1)
+    parts[0] = rendered
+    parts[1::2] = _numbers(first + fit)[first + 1 : first + 1 + fit]
+    parts[2::2] = rest
+    return "".join(parts), first + fit, 0
 
 
 _WIDE_NUMBERS = 1_000_000
@@ -77,17 +84,17 @@ _number_prefixes: list[list[str]] = [[""]]  # one list, replaced whole when it g
 
 
 def _numbers(last: int) -> list[str]:
-    """``"%6d\\t"`` of every number up to ``last`` (index = number): formatted once, kept."""
+    """``"\\n%6d\\t"`` of every number up to ``last`` (index = number): formatted once, kept."""
     prefixes = _number_prefixes[0]
     if len(prefixes) <= last:
         # A new list replaces the old whole, so a thread never sees one half grown.
         top = min(max(last + 1, 2 * len(prefixes)), _KEPT_NUMBERS)
-        prefixes = prefixes + [f"{n:6d}\t" for n in range(len(prefixes), top)]
+        prefixes = prefixes + [f"\n{n:6d}\t" for n in range(len(prefixes), top)]
         _number_prefixes[0] = prefixes
     return prefixes
 
 
-def _number_slowly(rendered: str, rest: list[str], first: int, max_chars: int) -> tuple[list[str], int, int]:
+def _number_slowly(rendered: str, rest: list[str], first: int, max_chars: int) -> tuple[str, int, int]:
     out = [rendered]
     used = len(rendered) + 1
     last = first
@@ -98,7 +105,7 @@ def _number_slowly(rendered: str, rest: list[str], first: int, max_chars: int) -
         out.append(rendered)
         used += len(rendered) + 1
         last = first + offset
-    return out, last, 0
+    return "\n".join(out), last, 0
 
 
 def line_window(text: str, start: int, count: int, max_chars: int, *, offset: int = -1) -> list[str]:
@@ -108,7 +115,12 @@ def line_window(text: str, start: int, count: int, max_chars: int, *, offset: in
     reach. Only that window is split, never the whole text. ``offset`` is where line
     ``start`` begins, when the caller knows (else it is counted)."""
     if offset < 0:
-        offset = _line_offset(text, start) if start > 1 else 0
+        if start > 1:
+            offset = _line_offset(text, start)
+        elif len(text) <= max_chars:  # a short text from its top: one split, no copy
+            return text.split("\n", count)[:count]
+        else:
+            offset = 0
     newline = text.find("\n", offset)
     if newline == -1:
         return [text[offset:]]
@@ -217,7 +229,7 @@ def render_file(
             f"column {column} is out of range: line {start} of {file.path} has {width:,} characters, "
             f"so column must be between 1 and {max(width, 1)}."
         )
-    shown, last, cut = number_lines(lines, start, max_chars, column=column)
+    body, last, cut = number_lines(lines, start, max_chars, column=column)
     whole = start == 1 and last == total and column == 1 and not cut
     count = f"{total} line{'s' if total != 1 else ''}"
     where = f"from character {column:,} of line {start}, " if column > 1 else ""
@@ -228,7 +240,6 @@ def render_file(
             f"{human_size(len(file.text.encode('utf-8')))} can be viewed ({where}lines {start}-{last} "
             f"of the {count} in it):"
         )
-    body = "\n".join(shown)
     to_end = end if end < total else -1
     if cut:
         body += (  # only the first line shown can be cut: a later one too long ends the page before it
@@ -291,9 +302,9 @@ def render_edit(summary: str, outcome: EditOutcome, max_chars: int) -> str:
         offset = _lines_above(outcome.text, outcome.first_offset, outcome.first_line - first)
     lines = line_window(outcome.text, first, last - first + 1, max_chars, offset=offset)
     shown, shown_last, cut = number_lines(lines, first, max_chars)
-    if cut:
-        shown[-1] += f" [... line {shown_last} is {len(lines[0]):,} characters; the rest is not shown]"
+    if cut:  # only one line is shown when it is cut
+        shown += f" [... line {shown_last} is {len(lines[0]):,} characters; the rest is not shown]"
     more = ""
     if shown_last < last:
         more = f"\n[Snippet limited to {max_chars:,} characters; view the file for the rest.]"
-    return f"{summary} Lines {first}-{shown_last} of {total} now read:\n" + "\n".join(shown) + more
+    return f"{summary} Lines {first}-{shown_last} of {total} now read:\n" + shown + more
