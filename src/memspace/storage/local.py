@@ -1022,7 +1022,7 @@ class LocalStore:
     def _prune_from(self, place: _Place) -> None:
         """:meth:`_prune` the folder ``place`` is in, through the descriptors the walk holds: one
         ``rmdir`` when the folder is not empty (the usual case), no second walk."""
-        if not place.dir_parts:
+        if len(place.dir_parts) < 2:  # a top folder is kept (see _prune)
             return
         try:
             os.rmdir(place.dir_parts[-1], dir_fd=place.parent)
@@ -1031,9 +1031,12 @@ class LocalStore:
         self._prune(place.dir_parts[:-1])
 
     def _prune(self, dirs: Sequence[str]) -> None:
-        """Remove folders left empty (object stores have no empty folders; neither do we)."""
+        """Remove folders left empty (object stores have no empty folders; neither do we), up to
+        but not including the top one: a namespace's folder, the root of its workspace, stays
+        when its last file goes (the next write would only make it again, and a delete in the
+        workspace's root need not try an ``rmdir`` that fails while anything is left)."""
         parts = list(dirs)
-        while parts:
+        while len(parts) > 1:
             *parents, name = parts
             try:
                 with self._folder(parents, create=False) as fd:
