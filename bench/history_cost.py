@@ -335,9 +335,11 @@ def rename_floor(scratch: Path, *, rounds: int, warmup: int) -> dict[str, Stats]
 
 
 def _local_bytes(root: Path) -> int:
+    """Bytes of the workspace's files and of its reserved area (each inode once: versions are
+    hard links); the store's own files (the writers' queue) are not the workspace's."""
     seen: set[tuple[int, int]] = set()
     total = 0
-    for folder, _, files in os.walk(root):
+    for folder, _, files in (*os.walk(root / "default"), *os.walk(root / ".memspace" / "default")):
         for name in files:
             st = os.lstat(os.path.join(folder, name))
             if (st.st_dev, st.st_ino) not in seen:
