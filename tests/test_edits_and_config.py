@@ -92,6 +92,19 @@ def test_occurrences_are_non_overlapping() -> None:
         edits.str_replace("aaaa", "aa", "b")
 
 
+def test_a_line_holding_several_matches_is_named_once(tmp_path: Path) -> None:
+    with pytest.raises(EditError, match=r"occurs 3 times, at lines 1, 3;"):
+        edits.str_replace("aa\nb\na\n", "a", "c")
+    with pytest.raises(EditError, match=r"occurs 2 times, at line 2;"):
+        edits.str_replace("b\naa\n", "a", "c")
+    tools = MemoryTools.from_config({"memory_tool_local_dir": str(tmp_path)}, environ={})
+    tools.workspace.create("/a.md", "todo todo\ndone\n")
+    result = tools.call("memory_str_replace", {"path": "/a.md", "old_str": "todo", "new_str": "x"})
+    assert result.is_error
+    assert "occurs 2 times in /a.md, at line 1;" in result.text, result.text
+    tools.close()
+
+
 def test_str_replace_lists_at_most_ten_lines() -> None:
     with pytest.raises(EditError, match=r"at lines 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 5 more"):
         edits.str_replace("x\n" * 15, "x", "y")

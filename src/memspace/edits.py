@@ -138,7 +138,7 @@ def str_replace(text: str, old: str, new: str, *, replace_all: bool = False, pat
         )
     if len(found) > 1 and not replace_all:
         raise MultipleMatchesError(
-            f"The text to replace occurs {len(found)} times{where}, at lines {enumerate_lines(found)}; "
+            f"The text to replace occurs {len(found)} times{where}, at {enumerate_lines(found)}; "
             "include more surrounding text to make it unique, or replace every occurrence.",
             path=path,
             old=old,
@@ -188,6 +188,9 @@ def insert(text: str, after_line: int, addition: str, *, path: str = "") -> Edit
 
 
 def enumerate_lines(numbers: list[int], limit: int = 10) -> str:
-    """``1, 5, 9`` (the first ``limit`` numbers, then how many more)."""
-    shown = ", ".join(str(n) for n in numbers[:limit])
-    return shown + (f" and {len(numbers) - limit} more" if len(numbers) > limit else "")
+    """``lines 1, 5, 9`` or ``line 4``: each line once, however often it holds a match (the
+    first ``limit`` lines, then how many more)."""
+    lines = list(dict.fromkeys(numbers))
+    shown = ", ".join(str(n) for n in lines[:limit])
+    more = f" and {len(lines) - limit} more" if len(lines) > limit else ""
+    return f"{'line' if len(lines) == 1 else 'lines'} {shown}{more}"

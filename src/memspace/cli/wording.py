@@ -32,7 +32,7 @@ def cli_message(error: MemspaceError, command: str = "") -> str:
         return "Deleting '/' would remove the whole workspace; use 'memspace clear' for that."
     if isinstance(error, MultipleMatchesError):
         return (
-            f"The text to replace occurs {len(error.lines)} times in {path}, at lines "
+            f"The text to replace occurs {len(error.lines)} times in {path}, at "
             f"{enumerate_lines(error.lines)}; give more surrounding text to make it unique, or pass "
             "--all to replace every occurrence."
         )

@@ -45,7 +45,7 @@ def model_message(error: MemspaceError, tool: str) -> str:
         )
     if isinstance(error, MultipleMatchesError):
         return (
-            f"old_str occurs {len(error.lines)} times{where}, at lines {enumerate_lines(error.lines)}; "
+            f"old_str occurs {len(error.lines)} times{where}, at {enumerate_lines(error.lines)}; "
             "include more surrounding text to make it unique, or set replace_all to true."
         )
     if isinstance(error, LineOutOfRangeError):
