@@ -330,6 +330,26 @@ def test_a_copy_carrying_a_files_attributes_is_not_taken_for_the_version_it_copi
     assert contents(workspace, "/a.md")[1:] == ["one\ntwo", "one\n"]
 
 
+def test_a_file_back_after_its_deletion_unrecorded_is_current_even_when_it_was_once_renamed_in(
+    tools: MemoryTools,
+) -> None:
+    """Renamed away and back, deleted, then written by a writer killed between its content and its
+    record (here: a write straight to the store): the file is its own newest version, not the
+    version the rename once brought, and not the deletion."""
+    workspace = ws(tools)
+    workspace.create("/victim.md", "start")
+    workspace.rename("/victim.md", "/moved.md")
+    workspace.rename("/moved.md", "/victim.md")
+    workspace.delete("/victim.md")
+    key = workspace.base + "victim.md"
+    workspace.store.put(key, b"start, then more", mode="create", write_ids=("0123456789abcdef",))
+    versions = workspace.history("/victim.md")
+    assert (versions[0].current, versions[0].operation) == (True, "unrecorded")
+    assert [v.current for v in versions[1:]] == [False] * (len(versions) - 1)
+    assert versions[1].deleted
+    assert workspace.read_version("/victim.md", versions[0].id) == "start, then more"
+
+
 # -- retention -------------------------------------------------------------------------------------
 
 

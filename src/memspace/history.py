@@ -580,12 +580,12 @@ class History:
         versions = [version for _, version in ordered]
         if until is not None:
             return versions, origin, origin_time if origin is not None else None
-        if current is not None and (head is None or head not in depths):
-            # A file renamed in and not written since is the version the rename brought.
-            newest = next((v for v in versions if not v.deleted), None)
-            if newest is not None and newest.operation == "rename":
-                versions[versions.index(newest)] = replace(newest, current=True)
-                return versions, origin, origin_time
+        # A file renamed in and not written since is the version the rename brought; not when it
+        # went away after that rename (deleted, or renamed on): then it came back unrecorded.
+        renamed_in = bool(versions) and not versions[0].deleted and versions[0].operation == "rename"
+        if current is not None and (head is None or head not in depths) and renamed_in:
+            versions[0] = replace(versions[0], current=True)
+            return versions, origin, origin_time
         came_back = current is not None and bool(versions) and versions[0].deleted
         if came_back:
             # The file exists, yet its newest record says it went away: it came back by a rename
