@@ -71,6 +71,23 @@ def proxy(seaweed: SeaweedServer) -> Iterator[FaultProxy]:
         yield running
 
 
+def tools_through_proxy(proxy: FaultProxy, seaweed: SeaweedServer, **config: Any) -> MemoryTools:
+    """Tools on a fresh prefix of the S3 peer, reached through the fault proxy (reset)."""
+    env = s3_environ(seaweed) | {"AWS_ENDPOINT_URL": proxy.endpoint}
+    tools = MemoryTools.from_config(
+        {"memory_tool_backend": "s3", "memory_tool_prefix": unique_prefix(), **config}, environ=env
+    )
+    proxy.reset()
+    return tools
+
+
+@pytest.fixture
+def faulty_versioned(proxy: FaultProxy, seaweed: SeaweedServer) -> Iterator[MemoryTools]:
+    """:func:`tools_through_proxy` with history on (the default)."""
+    yield tools_through_proxy(proxy, seaweed)
+    proxy.reset()
+
+
 def s3_environ(server: SeaweedServer, backend: str = "s3", bucket: str = BUCKET) -> dict[str, str]:
     """The environment a user would set for ``backend``, pointing at the test server."""
     if backend == "r2":

@@ -18,7 +18,7 @@ from memspace import MemoryTools
 from memspace.errors import ConfigError, MissingDependencyError
 from memspace.storage.s3 import S3Store, r2_endpoint
 
-from .conftest import ACCESS_KEY, BUCKET, SECRET_KEY, s3_environ, unique_prefix
+from .conftest import ACCESS_KEY, BUCKET, SECRET_KEY, s3_environ, tools_through_proxy, unique_prefix
 from .support.faultproxy import FaultProxy
 from .support.history_checks import assert_history_is_every_append
 from .support.seaweed import SeaweedServer
@@ -321,25 +321,8 @@ def test_only_the_bucket_set_names_the_credential_variables_and_contacts_nothing
 
 @pytest.fixture
 def faulty(proxy: FaultProxy, seaweed: SeaweedServer) -> Iterator[MemoryTools]:
-    env = s3_environ(seaweed) | {"AWS_ENDPOINT_URL": proxy.endpoint}
     # Versioning off: every request counted here is the tool's own (history's are counted apart).
-    tools = MemoryTools.from_config(
-        {"memory_tool_backend": "s3", "memory_tool_prefix": unique_prefix(), "memory_tool_versioning": False},
-        environ=env,
-    )
-    proxy.reset()
-    yield tools
-    proxy.reset()
-
-
-@pytest.fixture
-def faulty_versioned(proxy: FaultProxy, seaweed: SeaweedServer) -> Iterator[MemoryTools]:
-    env = s3_environ(seaweed) | {"AWS_ENDPOINT_URL": proxy.endpoint}
-    tools = MemoryTools.from_config(
-        {"memory_tool_backend": "s3", "memory_tool_prefix": unique_prefix()}, environ=env
-    )
-    proxy.reset()
-    yield tools
+    yield tools_through_proxy(proxy, seaweed, memory_tool_versioning=False)
     proxy.reset()
 
 

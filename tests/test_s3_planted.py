@@ -12,7 +12,6 @@ import subprocess
 import sys
 import unicodedata
 import urllib.parse
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -121,34 +120,23 @@ def test_a_path_at_the_key_length_limit_gets_a_clear_path_too_long_error(seaweed
 # -- storage that keeps failing ------------------------------------------------------------
 
 
-@pytest.fixture
-def faulty(proxy: FaultProxy, seaweed: SeaweedServer) -> Iterator[MemoryTools]:
-    env = s3_environ(seaweed) | {"AWS_ENDPOINT_URL": proxy.endpoint}
-    tools = MemoryTools.from_config(
-        {"memory_tool_backend": "s3", "memory_tool_prefix": unique_prefix()}, environ=env
-    )
-    proxy.reset()
-    yield tools
-    proxy.reset()
-
-
 @pytest.mark.parametrize("status", [403, 500, 503])
 def test_an_append_while_every_put_is_refused_says_the_storage_fails(
-    faulty: MemoryTools, proxy: FaultProxy, status: int
+    faulty_versioned: MemoryTools, proxy: FaultProxy, status: int
 ) -> None:
-    faulty.workspace.create("/log.md", "start\n")
+    faulty_versioned.workspace.create("/log.md", "start\n")
     proxy.reset()
     proxy.fail("PUT", status=status, count=1000)
     for args in (
         {"path": "/log.md", "file_text": "entry", "mode": "append"},
         {"path": "/log.md", "file_text": "new", "mode": "overwrite"},
     ):
-        result = faulty.call("memory_create_update", args)
+        result = faulty_versioned.call("memory_create_update", args)
         assert result.is_error
         assert "changed by others" not in result.text and "being changed" not in result.text, result.text
         assert f"HTTP {status}" in result.text or "permission" in result.text.lower(), result.text
     proxy.reset()
-    assert faulty.workspace.read("/log.md").text == "start\n"
+    assert faulty_versioned.workspace.read("/log.md").text == "start\n"
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
