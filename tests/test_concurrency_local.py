@@ -184,3 +184,27 @@ def test_a_writer_killed_while_waiting_its_turn_never_blocks_the_writers_behind_
     assert (first.wait(timeout=120), last.wait(timeout=120)) == (0, 0)
     lines = tools.workspace.read("/log.md").text.split("\n")
     assert lines[0] == "start" and sorted(lines[1:]) == ["first", "last"]
+
+
+def test_a_writer_holding_its_turn_on_one_file_never_holds_up_the_other_files_of_its_folder(
+    tmp_path: Path,
+) -> None:
+    """The queue is per file: while a writer of /log.md keeps its turn (its read-modify-write
+    under way), writers of another file in the same folder land, and /log.md's next writer waits."""
+    root = tmp_path / "mem"
+    tools = MemoryTools.from_config({"memory_tool_local_dir": str(root)}, environ={})
+    tools.workspace.create("/log.md", "start")
+    tools.workspace.create("/other.md", "start")
+    holder = _hold(root)
+    try:
+        waiting = _queue_worker(root, "append", "queued")
+        _wait_for_tickets(root, 2)
+        assert _queue_worker(root, "append", "beside", "/other.md").wait(timeout=120) == 0
+        assert _queue_worker(root, "append", "new file", "/new.md").wait(timeout=120) == 0
+        assert tools.workspace.read("/other.md").text == "start\nbeside"
+        assert tools.workspace.read("/new.md").text == "new file"
+        assert waiting.poll() is None  # still behind the holder of /log.md
+    finally:
+        _kill(holder)
+    assert waiting.wait(timeout=120) == 0
+    assert tools.workspace.read("/log.md").text == "start\nqueued"

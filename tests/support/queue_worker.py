@@ -1,7 +1,8 @@
 """A writer process for the local queue tests: ``python -m tests.support.queue_worker ROOT MODE [LINE]``.
 
-``append LINE`` appends LINE to /log.md (exits 0 once it landed, 1 on an error); ``hold`` enters
-the queue of /log.md's folder, prints ``held`` once its turn came, and keeps it until killed.
+``append LINE [PATH]`` appends LINE to PATH (/log.md if not given; exits 0 once it landed, 1 on an
+error); ``hold`` enters the queue of /log.md, prints ``held`` once its turn came, and keeps it until
+killed.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from memspace import MemoryTools
 from memspace.storage.local import LocalStore
 
 
-def main(root: str, mode: str, line: str = "") -> int:
+def main(root: str, mode: str, line: str = "", path: str = "/log.md") -> int:
     if mode == "hold":
         with LocalStore(root).lock("default/log.md"):
             sys.stdout.write("held\n")
@@ -22,7 +23,7 @@ def main(root: str, mode: str, line: str = "") -> int:
             while True:
                 time.sleep(60)
     tools = MemoryTools.from_config({"memory_tool_local_dir": root}, environ={})
-    result = tools.call("memory_create_update", {"path": "/log.md", "file_text": line, "mode": "append"})
+    result = tools.call("memory_create_update", {"path": path, "file_text": line, "mode": "append"})
     return 1 if result.is_error else 0
 
 

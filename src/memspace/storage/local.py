@@ -52,8 +52,9 @@ import stat
 import struct
 import threading
 import time
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from memspace.errors import StorageError
@@ -84,7 +85,7 @@ _TRASH = (RESERVED_PREFIX, f"{RESERVED_PREFIX}-trash")  # no namespace can be na
 # The writers' queue (see LocalStore._turn): a file in a folder no namespace can be named like.
 _QUEUE = (RESERVED_PREFIX, f"{RESERVED_PREFIX}-queue", "tickets")
 _QUEUE_KEY = "/".join(_QUEUE[:-1])
-_QUEUE_SLOTS = 4096  # folders map to slots of the queue file; two folders sharing one only share turns
+_QUEUE_SLOTS = 16384  # files map to slots of the queue file; two files sharing one only share turns
 _TICKETS = 1 << 32  # ticket numbers wrap around; ticket t is the byte range lock at _tickets_at(slot) + t
 _HAS_OFD_LOCKS = hasattr(fcntl, "F_OFD_SETLKW")  # Linux; elsewhere writers queue on the flock alone
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -131,6 +132,14 @@ class _Place:
     name: str
     dir_parts: tuple[str, ...]
     parent: int = -1
+    known_identity: tuple[int, int] | None = field(default=None, init=False, repr=False)
+
+    def identity(self) -> tuple[int, int]:
+        """The held folder's (device, inode): one ``fstat`` per place, since ``dir`` names one folder for
+        as long as it is open (the checks under a lock then cost a ``stat`` each, not two calls)."""
+        if self.known_identity is None:
+            self.known_identity = _identity(self.dir)
+        return self.known_identity
 
     # A context manager of its own (closing what the walk opened), not a generator one:
     # every call walks to a place, and this is a few microseconds cheaper.
@@ -263,16 +272,16 @@ class LocalStore:
     ) -> str | None:
         # Refuse before paying for a temp file and an fsync when the outcome is already known.
         self._check(place, key, mode)
-        prepared = self._take_prepared(place.dir)
+        prepared = self._take_prepared(place)
         temp = prepared[0] if prepared is not None else f"{TEMP_PREFIX}{os.urandom(16).hex()}"
         linked: str | None = None
         committed = False
         try:
             try:
                 if prepared is not None:
-                    _fill(prepared[1], data, write_ids=write_ids)
+                    st = _fill(prepared[1], data, write_ids=write_ids)
                 else:
-                    _write_file(place.dir, temp, data, write_ids=write_ids)
+                    st = _write_file(place.dir, temp, data, write_ids=write_ids)
             except FileNotFoundError:
                 return None
             if record is not None:
@@ -284,25 +293,25 @@ class LocalStore:
             # ones): the lock is held a third less, and grows less with the size of the file.
             self._still_in_place(place, key)
             self._check(place, key, mode)
-            with self._locked([place.dir]):
+            with self._locked([place]):
                 self._still_in_place(place, key)
                 self._check(place, key, mode)
-                st = os.stat(temp, dir_fd=place.dir, follow_symlinks=False)
                 self._rename_into(place, temp, key)
                 committed = True
-            if not self._sync_after_queue(place.dir):
+            if not self._sync_after_queue(place):
                 os.fsync(place.dir)
-            return version_of(st)
+            return version_of(st)  # a rename changes neither the inode nor its mtime
         finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temp, dir_fd=place.dir)
-            if linked is not None and not committed:
-                self._unlink_key(linked)
+            if not committed:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(temp, dir_fd=place.dir)
+                if linked is not None:
+                    self._unlink_key(linked)
 
     def remove(self, key: str, *, record: RemoveRecord | None = None) -> ObjectInfo:
         # One walk: the stat that decides, the marker and the unlink all happen under the lock.
         with _os_errors("delete"), self._place(key, create=False) as place:
-            with self._locked([place.dir]):
+            with self._locked([place]):
                 self._still_in_place(place, key)
                 if record is None:
                     st = self._stat_file(place, key)
@@ -560,10 +569,14 @@ class LocalStore:
 
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:
-        """Queue writers of one folder on its ``flock`` for a whole read-modify-write.
+        """Queue the writers of one file, first come first served, for a whole read-modify-write.
 
         Under contention a loser would otherwise write and fsync a temp file only to
-        be refused at the compare; queueing on the lock costs nothing when uncontended.
+        be refused at the compare; queueing costs nothing when uncontended. The queue is
+        per file (see :meth:`_turn`): the folder's ``flock`` is taken only around the
+        compare-and-rename, so writers of other files in the folder never wait for this
+        one's read, write or fsync. Where no turn can be taken (no open file description
+        locks here), the ``flock`` is held for the whole read-modify-write instead.
         Only what depends on the file's current content happens in the queue: the temp
         file a write fills is created before queueing (creating an inode can wait on the
         file system's journal), and the fsync of the folder that makes the rename durable
@@ -580,14 +593,17 @@ class LocalStore:
                 return
             state = self._held.__dict__
             outer = state.get("queue")
-            queue = _Queue(_identity(place.dir), _prepare_temp(place.dir))
+            queue = _Queue(place.identity(), _prepare_temp(place.dir))
             state["queue"] = queue
             try:
                 # A read-modify-write inside another one (none today) never queues again: it could
                 # wait for a writer that waits for the outer one.
-                turn = self._turn(queue.folder) if outer is None else contextlib.nullcontext()
-                with turn, self._locked([place.dir]):
-                    yield
+                with contextlib.ExitStack() as turn:
+                    if outer is None and self._turn(turn, queue.folder, place.name):
+                        yield
+                    else:
+                        with self._locked([place]):
+                            yield
             finally:
                 state["queue"] = outer
                 if queue.temp is not None:  # not used by a write: remove it
@@ -596,35 +612,36 @@ class LocalStore:
                     with _os_errors("write"):
                         os.fsync(place.dir)
 
-    @contextlib.contextmanager
-    def _turn(self, folder: tuple[int, int]) -> Iterator[None]:
-        """Wait for this writer's turn among the writers of ``folder``: first come, first served.
+    def _turn(self, turn: contextlib.ExitStack, folder: tuple[int, int], name: str) -> bool:
+        """Wait for this writer's turn among the writers of ``name`` in ``folder``: first come, first
+        served. True once it is our turn (kept until ``turn`` closes); False if no turn can be taken.
 
         ``flock`` wakes its waiters in no order, and a writer coming back takes the lock before a
         woken one runs, so under contention some writers wait many turns. Here a writer takes the
-        next ticket of the folder's slot (a counter in the queue file, read and bumped under a byte
+        next ticket of the file's slot (a counter in the queue file, read and bumped under a byte
         range lock), holds the lock of its ticket's byte until it is done, and waits for the lock of
         the ticket before its own. Only the order comes from here: exclusion is still the folder's
-        ``flock``, taken next. These are open file description locks, released by the kernel when
-        their holder dies, so a killed writer never blocks the queue; and anything unexpected
-        (no such locks here, a queue file that cannot be opened) leaves the writer to the ``flock``.
+        ``flock``, taken around each compare-and-rename. Two files sharing a slot only share turns.
+        These are open file description locks, released by the kernel when their holder dies, so a
+        killed writer never blocks the queue; and anything unexpected (no such locks here, a queue
+        file that cannot be opened) leaves the writer to the ``flock``.
         """
         held: set[tuple[int, int]] = self._held.__dict__.setdefault("folders", set())
         fd = self._open_queue() if _HAS_OFD_LOCKS and folder not in held else None
         if fd is None:
-            yield
-            return
+            return False
+        turn.callback(os.close, fd)  # closing it releases our ticket: the next writer's turn
         try:
-            with contextlib.suppress(OSError):
-                slot = (folder[1] * 31 + folder[0]) % _QUEUE_SLOTS
-                ticket = _take_ticket(fd, slot)
-                if ticket is not None:
-                    before = _tickets_at(slot) + (ticket - 1) % _TICKETS
-                    _range_lock(fd, fcntl.F_WRLCK, before, wait=True)  # granted when it is done
-                    _range_lock(fd, fcntl.F_UNLCK, before)
-            yield
-        finally:
-            os.close(fd)  # releases our ticket: the next writer's turn
+            slot = zlib.crc32(name.encode(), folder[1] * 31 + folder[0]) % _QUEUE_SLOTS
+            ticket = _take_ticket(fd, slot)
+            if ticket is None:
+                return False
+            before = _tickets_at(slot) + (ticket - 1) % _TICKETS
+            _range_lock(fd, fcntl.F_WRLCK, before, wait=True)  # granted when it is done
+            _range_lock(fd, fcntl.F_UNLCK, before)
+        except OSError:
+            return False
+        return True
 
     def _open_queue(self) -> int | None:
         """The queue file, open for reading and writing (created with its folder); None if it cannot be."""
@@ -643,19 +660,20 @@ class LocalStore:
             return None
         return fd
 
-    def _take_prepared(self, folder: int) -> tuple[str, int] | None:
-        """The temp file :meth:`lock` created in ``folder`` before queueing (name, open descriptor),
-        now owned by the caller; None if there is none for this folder."""
+    def _take_prepared(self, place: _Place) -> tuple[str, int] | None:
+        """The temp file :meth:`lock` created in the folder of ``place`` before queueing (name, open
+        descriptor), now owned by the caller; None if there is none for this folder."""
         queue: _Queue | None = self._held.__dict__.get("queue")
-        if queue is None or queue.temp is None or queue.folder != _identity(folder):
+        if queue is None or queue.temp is None or queue.folder != place.identity():
             return None
         temp, queue.temp = queue.temp, None
         return temp
 
-    def _sync_after_queue(self, folder: int) -> bool:
-        """Leave the fsync of ``folder`` to :meth:`lock`, after it leaves the queue, if it holds it."""
+    def _sync_after_queue(self, place: _Place) -> bool:
+        """Leave the fsync of the folder of ``place`` to :meth:`lock`, after it leaves the queue, if it
+        holds it."""
         queue: _Queue | None = self._held.__dict__.get("queue")
-        if queue is None or queue.folder != _identity(folder):
+        if queue is None or queue.folder != place.identity():
             return False
         queue.sync = True
         return True
@@ -741,8 +759,7 @@ class LocalStore:
             there = os.stat("/".join(place.dir_parts), dir_fd=place.root, follow_symlinks=False)
         except (FileNotFoundError, NotADirectoryError):
             raise PreconditionFailed(key) from None
-        held = os.fstat(place.dir)
-        if (there.st_dev, there.st_ino) != (held.st_dev, held.st_ino):
+        if (there.st_dev, there.st_ino) != place.identity():
             raise PreconditionFailed(key)
 
     def _still_the_folder(self, place: _Place, held: int) -> None:
@@ -759,8 +776,9 @@ class LocalStore:
 
     # -- locks -------------------------------------------------------------------
 
-    def _locked(self, folders: Iterable[int]) -> contextlib.AbstractContextManager[None]:
-        """``flock`` every folder (by identity, in one global order, each once; re-entrant per thread)."""
+    def _locked(self, folders: Iterable[int | _Place]) -> contextlib.AbstractContextManager[None]:
+        """``flock`` every folder, given by descriptor or by the place walked to it (by identity, in one
+        global order, each once; re-entrant per thread)."""
         return _FolderLocks(self._held.__dict__.setdefault("folders", set()), folders)
 
     # -- walking -----------------------------------------------------------------
@@ -1128,25 +1146,22 @@ class _FolderLocks:
 
     __slots__ = ("folders", "held", "taken")
 
-    def __init__(self, held: set[tuple[int, int]], folders: Iterable[int]) -> None:
+    def __init__(self, held: set[tuple[int, int]], folders: Iterable[int | _Place]) -> None:
         self.held = held
         self.folders = folders
         self.taken: list[tuple[tuple[int, int], int]] = []
 
     def __enter__(self) -> None:
         if isinstance(self.folders, list) and len(self.folders) == 1:  # the usual case: no order to keep
-            fd = self.folders[0]
-            st = os.fstat(fd)
-            ident = (st.st_dev, st.st_ino)
+            fd, ident = _fd_and_identity(self.folders[0])
             if ident not in self.held:
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 self.held.add(ident)
                 self.taken.append((ident, fd))
             return
         wanted: dict[tuple[int, int], int] = {}
-        for fd in self.folders:
-            st = os.fstat(fd)
-            ident = (st.st_dev, st.st_ino)
+        for folder in self.folders:
+            fd, ident = _fd_and_identity(folder)
             if ident not in self.held:
                 wanted.setdefault(ident, fd)
         try:
@@ -1166,6 +1181,12 @@ class _FolderLocks:
         for ident, fd in reversed(taken):
             self.held.discard(ident)
             fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _fd_and_identity(folder: int | _Place) -> tuple[int, tuple[int, int]]:
+    if isinstance(folder, _Place):
+        return folder.dir, folder.identity()
+    return folder, _identity(folder)
 
 
 def _link_or_copy(folder: int, temp: str, target: int, name: str) -> None:
@@ -1251,26 +1272,30 @@ def _sweep_if_stale(
 
 def _write_file(
     folder: int, name: str, data: bytes, *, sync: bool = True, write_ids: tuple[str, ...] = ()
-) -> None:
+) -> os.stat_result:
+    """Create the file ``name`` in ``folder`` with ``data`` (see :func:`_fill`); its ``stat``."""
     fd = os.open(name, _WRITE_FLAGS, 0o600, dir_fd=folder)
     try:
-        _fill(fd, data, sync=sync, write_ids=write_ids)
+        return _fill(fd, data, sync=sync, write_ids=write_ids)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(name, dir_fd=folder)  # no partial file is left behind (disk full, ...)
         raise
 
 
-def _fill(fd: int, data: bytes, *, sync: bool = True, write_ids: tuple[str, ...] = ()) -> None:
-    """Write ``data`` to the new, empty file ``fd``, tag it, fsync it and close ``fd``."""
+def _fill(fd: int, data: bytes, *, sync: bool = True, write_ids: tuple[str, ...] = ()) -> os.stat_result:
+    """Write ``data`` to the new, empty file ``fd``, tag it, fsync it and close ``fd``; the file's
+    ``stat`` once written (what :func:`version_of` reads of it does not change after)."""
     try:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
+        st = os.fstat(fd)
         if write_ids:
-            _tag(fd, os.fstat(fd), write_ids)
+            _tag(fd, st, write_ids)
         if sync:
             os.fsync(fd)
+        return st
     finally:
         os.close(fd)
 
