@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from tests.support.seaweed import SeaweedServer
 
@@ -74,23 +74,40 @@ def _tools(config: Mapping[str, Any], environ: Mapping[str, str]) -> tuple[Memor
     return MemoryTools.from_config(config, environ=environ, store=store), store
 
 
+Layout = Literal["one file", "a file each", "a folder each"]
+
+
+def path_of(layout: Layout, worker: int) -> str:
+    """The file ``worker`` appends to: PATH for all, a file of its own beside the others in one folder,
+    or a file in a folder of its own."""
+    if layout == "one file":
+        return PATH
+    return f"/w{worker}.md" if layout == "a file each" else f"/w{worker}{PATH}"
+
+
 def worker(
-    config: Mapping[str, Any], environ: Mapping[str, str], worker: int, count: int, barrier: Barrier, out: Any
+    config: Mapping[str, Any],
+    environ: Mapping[str, str],
+    worker: int,
+    count: int,
+    barrier: Barrier,
+    out: Any,
+    path: str = PATH,
 ) -> None:
-    """Append ``count`` lines ``w<worker>-<i>`` to PATH and report timings and counts."""
+    """Append ``count`` lines ``w<worker>-<i>`` to ``path`` and report timings and counts."""
     tools, store = _tools(config, environ)
     latencies: list[float] = []
     errors: list[str] = []
     # Warm up outside the timed part: imports, the first connection, the first write.
     tools.call("memory_create_update", {"path": f"/warmup/{worker}.md", "file_text": "x", "mode": "append"})
-    tools.call("memory_view", {"path": PATH})
+    tools.call("memory_view", {"path": path})
     store.reset()
     barrier.wait()
     started = time.monotonic()  # CLOCK_MONOTONIC: comparable across processes on one machine
     for i in range(count):
         begin = time.perf_counter()
         result = tools.call(
-            "memory_create_update", {"path": PATH, "file_text": f"w{worker}-{i}", "mode": "append"}
+            "memory_create_update", {"path": path, "file_text": f"w{worker}-{i}", "mode": "append"}
         )
         latencies.append(time.perf_counter() - begin)
         if result.is_error:
@@ -111,18 +128,29 @@ def worker(
 
 
 def measure_contention(
-    config: Mapping[str, Any], environ: Mapping[str, str], processes: int, count: int, *, timeout: float = 120
+    config: Mapping[str, Any],
+    environ: Mapping[str, str],
+    processes: int,
+    count: int,
+    *,
+    layout: Layout = "one file",
+    timeout: float = 120,
 ) -> Outcome:
-    """Run ``processes`` workers appending ``count`` lines each to one file of a fresh workspace."""
+    """Run ``processes`` workers appending ``count`` lines each in a fresh workspace (to one file, or
+    each to its own: see :func:`path_of`)."""
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(processes)
     out = ctx.Queue()
+    paths = sorted({path_of(layout, w) for w in range(processes)})
     procs = [
-        ctx.Process(target=worker, args=(dict(config), dict(environ), w, count, barrier, out))
+        ctx.Process(
+            target=worker, args=(dict(config), dict(environ), w, count, barrier, out, path_of(layout, w))
+        )
         for w in range(processes)
     ]
     tools = MemoryTools.from_config(config, environ=environ)
-    tools.workspace.create(PATH, HEADER)  # so the timed part measures appends, not the first create
+    for path in paths:
+        tools.workspace.create(path, HEADER)  # so the timed part measures appends, not the first create
     for proc in procs:
         proc.start()
     try:
@@ -135,10 +163,12 @@ def measure_contention(
     if any(proc.exitcode != 0 for proc in procs):
         raise BenchError(f"a contention worker failed: exit codes {[proc.exitcode for proc in procs]}")
 
-    lines = tools.workspace.read(PATH).text.split("\n")
-    if lines[0] != HEADER:
-        raise BenchError("the contention file lost its first line")
-    lines = lines[1:]
+    lines = []
+    for path in paths:
+        header, *appended = tools.workspace.read(path).text.split("\n")
+        if header != HEADER:
+            raise BenchError(f"the contention file {path} lost its first line")
+        lines += appended
     expected = sorted(f"w{w}-{i}" for w in range(processes) for i in range(count))
     in_order = all(
         [line for line in lines if line.startswith(f"w{w}-")] == [f"w{w}-{i}" for i in range(count)]
@@ -315,6 +345,53 @@ def _record_targets(series: Sequence[Sequence[Outcome]]) -> None:
     )
 
 
+def _files_of_one_folder(
+    config_for: Callable[[str], dict[str, Any]], *, total: int, trials: int
+) -> list[str]:
+    """The most local writers, each appending to a file of its own: all the files in one folder, against
+    the same writers each in a folder of its own (nothing shared: the floor). Writers of different
+    files in one folder share only the folder's lock around each compare-and-rename."""
+    processes = LOCAL_PROCESSES[-1]
+    layouts: tuple[Layout, ...] = ("a file each", "a folder each")
+    runs: dict[Layout, list[Outcome]] = {layout: [] for layout in layouts}
+    for trial in range(trials):
+        for layout in layouts:
+            config = config_for(f"{layout.replace(' ', '-')}-t{trial}")
+            runs[layout].append(measure_contention(config, {}, processes, total // processes, layout=layout))
+            progress(f"  contention: {processes} files, {layout}, trial {trial + 1}/{trials} done")
+    rows = []
+    for layout in layouts:
+        o = _median_trial(runs[layout])
+        ordered = sorted(o.throughput for o in runs[layout])
+        correct = all(o.lines_correct and not o.errors for o in runs[layout])
+        rows.append(
+            [
+                "one folder" if layout == "a file each" else "a folder each",
+                f"{o.throughput:,.0f}",
+                f"{ordered[0]:,.0f}-{ordered[-1]:,.0f}",
+                fmt_ms(o.latency.p99),
+                "yes" if correct else "NO",
+            ]
+        )
+    shared, alone = (_median_trial(runs[layout]) for layout in layouts)
+    ratio = shared.throughput / alone.throughput
+    correct = all(o.lines_correct and not o.errors for outcomes in runs.values() for o in outcomes)
+    targets.record(
+        f"local {processes} writers of {processes} files in one folder: throughput vs a folder each",
+        fmt_ratio(ratio),
+        ">= 0.8x",
+        ratio >= 0.8 and correct,
+        before="0.41x (8 writers, measured by hand)",
+    )
+    return [
+        f"{processes} processes, each appending to a file of its own ({total} appends in all): the files "
+        "side by side in one folder, then each in a folder of its own (nothing shared). Median of "
+        f"{trials} trial(s), with the range.",
+        "",
+        markdown_table(["files in", "appends/s", "range", "append p99", "lines correct"], rows),
+    ]
+
+
 def run(
     scratch: Path,
     server: SeaweedServer | None,
@@ -343,6 +420,7 @@ def run(
     local = measure_series(local_config, {}, total=local_total, trials=trials)
     parts.append(contention_table(local))
     _record_targets(local)
+    parts += ["", *_files_of_one_folder(local_config, total=local_total, trials=trials)]
     if server is None:
         return "\n".join(parts)
 
