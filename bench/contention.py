@@ -1,4 +1,6 @@
 """Section 3: N processes appending to one file; throughput of the optimistic loop under contention.
+Locally also 16 processes each appending to a file of its own, the files all in one folder,
+against the same processes each in a folder of its own.
 
 Each worker is a separate OS process (multiprocessing "spawn") that builds its
 own MemoryTools from an agent_config, as a server process would, waits at a
@@ -361,15 +363,15 @@ def _files_of_one_folder(
             progress(f"  contention: {processes} files, {layout}, trial {trial + 1}/{trials} done")
     rows = []
     for layout in layouts:
-        o = _median_trial(runs[layout])
-        ordered = sorted(o.throughput for o in runs[layout])
-        correct = all(o.lines_correct and not o.errors for o in runs[layout])
+        median = _median_trial(runs[layout])
+        ordered = sorted(run.throughput for run in runs[layout])
+        correct = all(run.lines_correct and not run.errors for run in runs[layout])
         rows.append(
             [
                 "one folder" if layout == "a file each" else "a folder each",
-                f"{o.throughput:,.0f}",
+                f"{median.throughput:,.0f}",
                 f"{ordered[0]:,.0f}-{ordered[-1]:,.0f}",
-                fmt_ms(o.latency.p99),
+                fmt_ms(median.latency.p99),
                 "yes" if correct else "NO",
             ]
         )

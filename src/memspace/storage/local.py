@@ -632,7 +632,7 @@ class LocalStore:
             return False
         turn.callback(os.close, fd)  # closing it releases our ticket: the next writer's turn
         try:
-            slot = zlib.crc32(name.encode(), folder[1] * 31 + folder[0]) % _QUEUE_SLOTS
+            slot = zlib.crc32(name.encode(), (folder[1] * 31 + folder[0]) & 0xFFFFFFFF) % _QUEUE_SLOTS
             ticket = _take_ticket(fd, slot)
             if ticket is None:
                 return False
