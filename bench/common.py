@@ -18,6 +18,7 @@ __all__ = [
     "BASE_TEXT",
     "BenchError",
     "Stats",
+    "fmt_delta_ms",
     "fmt_ms",
     "fmt_ratio",
     "fmt_us",
@@ -100,6 +101,11 @@ def fmt_us(seconds: float) -> str:
 
 def fmt_ms(seconds: float) -> str:
     return f"{seconds * 1e3:,.2f} ms"
+
+
+def fmt_delta_ms(seconds: float) -> str:
+    """A difference of times, signed: ``+59.44 ms``, ``-1.98 ms``."""
+    return f"{seconds * 1e3:+,.2f} ms"
 
 
 def fmt_ratio(value: float) -> str:

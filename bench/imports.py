@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench import targets
-from bench.common import BenchError, fmt_ms, fmt_ratio, interleaved, markdown_table
+from bench.common import BenchError, fmt_delta_ms, fmt_ms, fmt_ratio, interleaved, markdown_table
 
 __all__ = ["CASES", "run"]
 
@@ -60,7 +60,7 @@ def run(scratch: Path, *, rounds: int, warmup: int) -> str:
             label,
             fmt_ms(s.median),
             fmt_ms(s.p90),
-            "" if label == CASES[0][0] else f"+{fmt_ms(s.median - floor.median)}",
+            "" if label == CASES[0][0] else fmt_delta_ms(s.median - floor.median),
             fmt_ratio(s.median / floor.median),
         ]
         for label, s in stats.items()
@@ -69,17 +69,17 @@ def run(scratch: Path, *, rounds: int, warmup: int) -> str:
     core = added[CASES[1][0]]
     targets.record(
         "import memspace",
-        f"+{fmt_ms(core)}",
+        fmt_delta_ms(core),
         "<= +50 ms (stretch +30 ms)",
         core <= 0.050,
     )
     targets.record(
         "import memspace + MemoryTools.from_config (first use)",
-        f"+{fmt_ms(added[CASES[2][0]])}",
+        fmt_delta_ms(added[CASES[2][0]]),
         "reported",
         None,
     )
-    targets.record("import memspace.cli + its commands", f"+{fmt_ms(added[CASES[5][0]])}", "reported", None)
+    targets.record("import memspace.cli + its commands", fmt_delta_ms(added[CASES[5][0]]), "reported", None)
     return "\n".join(
         [
             "## 4. Import time (fresh interpreter)",
