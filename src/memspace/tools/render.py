@@ -10,7 +10,7 @@ from bisect import bisect_right
 from collections import OrderedDict
 from itertools import accumulate
 
-from memspace.edits import line_count
+from memspace.edits import line_count, line_start
 from memspace.errors import LineRangeError
 from memspace.tools.arguments import ArgumentError
 from memspace.workspace import DirListing, EditOutcome, TextFile
@@ -116,7 +116,7 @@ def line_window(text: str, start: int, count: int, max_chars: int, *, offset: in
     ``start`` begins, when the caller knows (else it is counted)."""
     if offset < 0:
         if start > 1:
-            offset = _line_offset(text, start)
+            offset = line_start(text, start)
         elif len(text) <= max_chars:  # a short text from its top: one split, no copy
             return text.split("\n", count)[:count]
         else:
@@ -131,20 +131,6 @@ def line_window(text: str, start: int, count: int, max_chars: int, *, offset: in
         more = text[newline + 1 : newline + 1 + max_chars].split("\n", count - 1)
         lines.extend(more[: count - 1])
     return lines
-
-
-def _line_offset(text: str, number: int) -> int:
-    """Where line ``number`` (1-based, > 1) starts in ``text``."""
-    offset = 0
-    chunk = 1 << 16
-    skip = number - 1  # newlines to pass
-    while True:
-        piece = text[offset : offset + chunk]
-        seen = piece.count("\n")
-        if seen >= skip:
-            return offset + len(piece) - len(piece.split("\n", skip)[-1])
-        skip -= seen
-        offset += chunk
 
 
 def _lines_above(text: str, offset: int, count: int) -> int:
