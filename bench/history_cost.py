@@ -272,7 +272,7 @@ def rename_floor(scratch: Path, *, rounds: int, warmup: int) -> dict[str, Stats]
 
     Without: open the folder, ``rename``, fsync the folder. With, as memspace must for the same
     promise (the markers' layout, the moved file's write ids): read the file's ids, open the
-    history folders of both paths (making the new path's two), ``rename``, tag the file, fsync the
+    history folders of both paths (making the new path's), ``rename``, tag the file, fsync the
     folder, then write the two markers. The ratio is the least history can cost a rename here.
     """
     folder_flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
@@ -281,7 +281,7 @@ def rename_floor(scratch: Path, *, rounds: int, warmup: int) -> dict[str, Stats]
     base = scratch / "rename-floor"
     for variant in ("off", "on"):
         (base / variant / "lat").mkdir(parents=True)
-        (base / variant / ".memspace" / "default" / "history" / "lat").mkdir(parents=True)
+        (base / variant / ".memspace" / "default" / "history" / "lat" / ".memspace-v").mkdir(parents=True)
     counter = {"off": 0, "on": 0}
 
     def setup(variant: str) -> None:
@@ -289,8 +289,8 @@ def rename_floor(scratch: Path, *, rounds: int, warmup: int) -> dict[str, Stats]
         n, root = counter[variant], base / variant
         (root / "lat" / f"a-{n}.md").write_bytes(BASE_TEXT.encode())
         if variant == "on":
-            history = root / ".memspace" / "default" / "history" / "lat" / f"a-{n}.md" / ".memspace-v"
-            history.mkdir(parents=True)
+            history = root / ".memspace" / "default" / "history" / "lat" / ".memspace-v" / f"a-{n}.md"
+            history.mkdir()
             os.link(root / "lat" / f"a-{n}.md", history / "v")
             os.setxattr(root / "lat" / f"a-{n}.md", attribute, b"1 0123456789abcdef")
 
@@ -305,11 +305,10 @@ def rename_floor(scratch: Path, *, rounds: int, warmup: int) -> dict[str, Stats]
             else:
                 fd = os.open(f"a-{n}.md", os.O_RDONLY | os.O_NOFOLLOW, dir_fd=lat)
                 os.getxattr(fd, attribute)
-                history = os.open(".memspace/default/history/lat", folder_flags, dir_fd=top)
-                old = os.open(f"a-{n}.md/.memspace-v", folder_flags, dir_fd=history)
+                history = os.open(".memspace/default/history/lat/.memspace-v", folder_flags, dir_fd=top)
+                old = os.open(f"a-{n}.md", folder_flags, dir_fd=history)
                 os.mkdir(f"b-{n}.md", 0o700, dir_fd=history)
-                os.mkdir(f"b-{n}.md/.memspace-v", 0o700, dir_fd=history)
-                new = os.open(f"b-{n}.md/.memspace-v", folder_flags, dir_fd=history)
+                new = os.open(f"b-{n}.md", folder_flags, dir_fd=history)
                 os.close(history)
                 os.rename(f"a-{n}.md", f"b-{n}.md", src_dir_fd=lat, dst_dir_fd=lat)
                 os.setxattr(fd, attribute, b"1 fedcba9876543210 0123456789abcdef")
@@ -491,9 +490,9 @@ def run(scratch: Path, server: SeaweedServer | None, *, rounds: int, warmup: int
         parts += [
             "The floor of *rename file*: a hand-written rename (open the folder, `rename`, fsync it) "
             f"takes {fmt_us(floor['off'].median)}; with what history adds for the same promise (read "
-            "the file's write ids, make the new path's two history folders, tag the file, write the two "
+            "the file's write ids, make the new path's history folder, tag the file, write the two "
             f"markers) {fmt_us(floor['on'].median)}: {fmt_ratio(floor['on'].median / floor['off'].median)}, "
-            "interleaved in this run. Most of it is the four new inodes (two folders, two markers).",
+            "interleaved in this run. Most of it is the three new inodes (a folder, two markers).",
             "",
         ]
     parts += [

@@ -259,6 +259,65 @@ def test_local_history_sits_beside_the_namespace_folder_not_in_it(tmp_path: Path
     assert any((namespace / "a.md").samefile(record) for record in records)
 
 
+def test_local_a_new_file_in_a_folder_with_history_adds_one_history_folder(tmp_path: Path) -> None:
+    """Every folder a write makes is journal work its fsync waits for: a file's history is one
+    folder in the history of its folder, not two."""
+    tools = MemoryTools.from_config({"memory_tool_local_dir": str(tmp_path / "mem")}, environ={})
+    history = tmp_path / "mem" / ".memspace" / "default" / "history"
+
+    def folders() -> set[Path]:
+        return {p for p in history.rglob("*") if p.is_dir()}
+
+    tools.workspace.create("/notes/a.md", "a")
+    before = folders()
+    tools.workspace.create("/notes/b.md", "b")
+    assert [p.relative_to(history).as_posix() for p in folders() - before] == ["notes/.memspace-v/b.md"]
+
+
+def _old_layout(key: str, root: str) -> str:
+    """Where a development build before 0.1.0 kept the entry ``key``: ``<path>/.memspace-v/<entry>``."""
+    folder, _, rest = key[len(root) :].rpartition(".memspace-v/")
+    name, _, entry = rest.partition("/")
+    path = "" if name == ".memspace-root" else f"{folder}{name}/"
+    return f"{root}{path}.memspace-v/{entry}"
+
+
+def test_history_kept_in_the_layout_before_0_1_0_is_moved_and_read_after_a_collection(
+    tools: MemoryTools,
+) -> None:
+    workspace = tools.workspace
+    workspace.create("/notes/a.md", "one\n")
+    workspace.overwrite("/notes/a.md", "two\n")
+    workspace.create("/b.md", "bee\n")
+    before = datetime.now(UTC)
+    time.sleep(0.01)
+    assert "deleted 2 files" in tools.call("memory_clear_all", {}).text
+    history = workspace._versions
+    assert history is not None
+    expected = {path: contents(workspace, path) for path in ("/notes/a.md", "/b.md")}
+    assert expected == {"/notes/a.md": ["two\n", "one\n"], "/b.md": ["bee\n"]}
+    keys = [info.key for info in workspace.store.list(history.root, include_reserved=True)]
+    for key in keys:  # as a development build would have left them
+        workspace.store.put(
+            _old_layout(key, history.root), workspace.store.get(key).data, mode="create", write_ids=()
+        )
+    workspace.store.delete(keys)
+    assert workspace.deleted("/") == []
+
+    workspace.collect_garbage()
+    assert {path: contents(workspace, path) for path in expected} == expected
+    assert [(str(d.path), d.operation) for d in workspace.deleted("/")] == [
+        ("/b.md", "clear"),
+        ("/notes/a.md", "clear"),
+    ]
+    assert sorted(info.key for info in workspace.store.list(history.root, include_reserved=True)) == sorted(
+        keys
+    )
+    report = workspace.restore_tree("/", at=before)
+    assert sorted(map(str, report.restored)) == ["/b.md", "/notes/a.md"]
+    assert workspace.read("/notes/a.md").text == "two\n"
+
+
 def _local_xattrs(folder: Path) -> bool:
     """Whether files in ``folder`` can carry user extended attributes (where write ids are kept)."""
     probe = folder / "probe"

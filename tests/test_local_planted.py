@@ -279,13 +279,14 @@ def test_a_symlink_in_the_reserved_area_is_never_followed(tmp_path: Path, link: 
     assert (outside / "theirs.txt").read_text() == "not memspace's\n"
 
 
-@pytest.mark.parametrize("where", ["b.md", "b.md/.memspace-v", "a.md/.memspace-v"])
+@pytest.mark.parametrize("where", [".memspace-v/b.md", ".memspace-v", ".memspace-v/a.md"])
 def test_a_symlink_at_a_rename_markers_history_folder_refuses_the_rename_before_it(
     tmp_path: Path, where: str
 ) -> None:
     """A versioned rename writes a marker in the history folder of both paths: a link planted at
-    either (the new path's, which the rename would create, or the old path's) refuses the rename
-    before the file moves, and nothing outside is touched."""
+    either (the new path's, which the rename would create, or the old path's) or at the history
+    of the folder they are in refuses the rename before the file moves, and nothing outside is
+    touched."""
     root, outside = tmp_path / "mem", tmp_path / "outside"
     outside.mkdir()
     tools = tools_on(root, memory_tool_versioning=True)

@@ -2,9 +2,12 @@
 
 Where versions live
     In the workspace's own store, under its reserved area (never listed, never
-    synced or searched, one per namespace): ``<reserved>history/<path>/.memspace-v/``
-    holds the entries about ``<path>``. An entry's *name* carries everything a
-    listing needs (so a history costs one LIST, no GET)::
+    synced or searched, one per namespace): ``<reserved>history/<folder>/.memspace-v/<name>/``
+    holds the entries about the path ``<folder>/<name>`` (the root's own: ``.memspace-root``).
+    The folders of a path's history mirror its folders, and a new file in a folder
+    that already has history adds one folder, not two (each new folder is journal work
+    the write's fsync waits for). An entry's *name* carries everything a listing needs
+    (so a history costs one LIST, no GET)::
 
         <time in µs, hex>.<kind>.<id>.<parent id>.<operation>.<actor>.<session>
 
@@ -35,6 +38,8 @@ Deletions, renames and folders
 from __future__ import annotations
 
 import base64
+import contextlib
+import itertools
 import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
@@ -56,6 +61,7 @@ __all__ = [
 
 Kind = Literal["v", "r", "t", "f"]
 VERSION_DIR = ".memspace-v"
+ROOT_NAME = ".memspace-root"  # the name the root's own entries go under (no path can have it)
 MAX_ACTOR_BYTES = 64
 MAX_SESSION_BYTES = 32
 # Longest entry name: 14 + 1 + 16 + 16 + 11 + base32 of the actor and session + 6 dots.
@@ -180,7 +186,22 @@ class History:
 
     def folder_of(self, path: VirtualPath) -> str:
         """The key prefix of the entries about ``path``."""
-        return f"{self.root}{path.dir_key}{VERSION_DIR}/"
+        return f"{self.root}{path.parent.dir_key}{VERSION_DIR}/{path.name or ROOT_NAME}/"
+
+    def _path_of(self, key: str) -> VirtualPath | None:
+        """The path whose entries ``key`` is among; None if it is not an entry's key."""
+        rel = key[len(self.root) :]
+        folder, marker, rest = rel.rpartition(f"/{VERSION_DIR}/")
+        if not marker:
+            if not rel.startswith(f"{VERSION_DIR}/"):
+                return None
+            rest = rel[len(VERSION_DIR) + 1 :]
+        name, _, entry = rest.partition("/")
+        if not name or not entry or "/" in entry:
+            return None
+        if name == ROOT_NAME:
+            return None if folder else ROOT
+        return VirtualPath.from_key(f"{folder}/{name}" if folder else name)
 
     def entry_key(
         self,
@@ -208,6 +229,7 @@ class History:
 
     def overhead_bytes(self) -> int:
         """Bytes an entry key adds to a path's key: what path limits must leave room for."""
+        # <folder>/.memspace-v/<name>/<entry>: a path's key, two slashes more and the entry.
         return len(self.root.encode()) + len(VERSION_DIR) + 2 + MAX_ENTRY_BYTES
 
     # -- writing markers ---------------------------------------------------------
@@ -300,16 +322,14 @@ class History:
 
     def paths(self, under: VirtualPath = ROOT) -> dict[VirtualPath, list[Entry]]:
         """Every path below ``under`` (itself included) that has history, with its entries."""
-        prefix = f"{self.root}{under.dir_key}"
+        listed = self.store.list(f"{self.root}{under.dir_key}", include_reserved=True)
+        if not under.is_root:  # its own entries are in its folder's history, beside its siblings'
+            listed = itertools.chain(self.store.list(self.folder_of(under), include_reserved=True), listed)
         found: dict[VirtualPath, list[Entry]] = {}
-        for info in self.store.list(prefix, include_reserved=True):
-            rel = info.key[len(self.root) :]
-            folder, marker, _ = rel.rpartition(f"{VERSION_DIR}/")
-            if not marker:
-                continue
-            path = VirtualPath.from_key(folder.rstrip("/"))
-            entry = self._parse(info, path)
-            if entry is not None:
+        for info in listed:
+            path = self._path_of(info.key)
+            entry = self._parse(info, path) if path is not None else None
+            if path is not None and entry is not None:
                 found.setdefault(path, []).append(entry)
         for entries in found.values():
             entries.sort(key=lambda e: (e.time, e.key))
@@ -366,12 +386,33 @@ class History:
         """Apply retention; return (entries removed, bytes freed). ``live`` maps existing files to their info."""
         now = now or datetime.now(UTC)
         horizon = now - timedelta(days=self.retention.days)
+        self._upgrade_layout()
         doomed: list[Entry] = []
         all_paths = self.paths(ROOT)
         for path, entries in all_paths.items():
             doomed.extend(self._expired(path, entries, live.get(path), now, horizon))
         self.store.delete([entry.key for entry in doomed])
         return len(doomed), sum(entry.size for entry in doomed)
+
+    def _upgrade_layout(self) -> None:
+        """Move entries kept by development builds before 0.1.0 (``history/<path>/.memspace-v/<entry>``)
+        to where they are read now. Each is copied, then its old key removed: an interrupted upgrade
+        leaves a copy or both, and the next collection finishes it."""
+        old: list[tuple[str, str]] = []
+        for info in self.store.list(self.root, include_reserved=True):
+            folder, marker, name = info.key[len(self.root) :].rpartition(f"{VERSION_DIR}/")
+            if marker and "/" not in name and (not folder or folder.endswith("/")):
+                path = VirtualPath.from_key(folder.removesuffix("/"))
+                if self._parse(info, path) is not None:
+                    old.append((info.key, self.folder_of(path) + name))
+        for key, new_key in old:
+            try:
+                data = self.store.get(key).data
+            except ObjectNotFound:
+                continue  # another collection moved it meanwhile
+            with contextlib.suppress(PreconditionFailed):
+                self.store.put(new_key, data, mode="create", write_ids=())
+            self.store.delete([key])
 
     def _expired(
         self,

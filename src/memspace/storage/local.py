@@ -396,10 +396,9 @@ class LocalStore:
     def _open_record_folders(self, root: int, keys: Sequence[str]) -> builtins.list[int]:
         """:meth:`_open_record_folder` for one or several markers (a rename's two ends), from the open
         ``root``: the folders they share (the history of the folder the paths are in) are walked once,
-        and a path's own two folders (``<path>/.memspace-v``), often new, are made without a failed
-        look first."""
+        then each path's own folder, often new, is made."""
         paths = [_split(key)[:-1] for key in keys]
-        shared, most = 0, max(min(len(parts) for parts in paths) - 2, 0)
+        shared, most = 0, max(min(len(parts) for parts in paths) - 1, 0)
         while shared < most and all(parts[shared] == paths[0][shared] for parts in paths):
             shared += 1
         opened: builtins.list[int] = []
