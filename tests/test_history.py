@@ -276,9 +276,9 @@ def test_local_a_new_file_in_a_folder_with_history_adds_one_history_folder(tmp_p
 
 def _old_layout(key: str, root: str) -> str:
     """Where a development build before 0.1.0 kept the entry ``key``: ``<path>/.memspace-v/<entry>``."""
-    folder, _, rest = key[len(root) :].rpartition(".memspace-v/")
+    folder, _, rest = f"/{key[len(root) :]}".rpartition("/.memspace-v/")
     name, _, entry = rest.partition("/")
-    path = "" if name == ".memspace-root" else f"{folder}{name}/"
+    path = "" if name == ".memspace-root" else f"{folder}/{name}/".lstrip("/")
     return f"{root}{path}.memspace-v/{entry}"
 
 
@@ -289,13 +289,18 @@ def test_history_kept_in_the_layout_before_0_1_0_is_moved_and_read_after_a_colle
     workspace.create("/notes/a.md", "one\n")
     workspace.overwrite("/notes/a.md", "two\n")
     workspace.create("/b.md", "bee\n")
+    workspace.create("/x.memspace-v/c.md", "sea\n")  # a name may end as the history's folders do
     before = datetime.now(UTC)
     time.sleep(0.01)
-    assert "deleted 2 files" in tools.call("memory_clear_all", {}).text
+    assert "deleted 3 files" in tools.call("memory_clear_all", {}).text
     history = workspace._versions
     assert history is not None
-    expected = {path: contents(workspace, path) for path in ("/notes/a.md", "/b.md")}
-    assert expected == {"/notes/a.md": ["two\n", "one\n"], "/b.md": ["bee\n"]}
+    expected = {path: contents(workspace, path) for path in ("/notes/a.md", "/b.md", "/x.memspace-v/c.md")}
+    assert expected == {
+        "/notes/a.md": ["two\n", "one\n"],
+        "/b.md": ["bee\n"],
+        "/x.memspace-v/c.md": ["sea\n"],
+    }
     keys = [info.key for info in workspace.store.list(history.root, include_reserved=True)]
     for key in keys:  # as a development build would have left them
         workspace.store.put(
@@ -309,12 +314,13 @@ def test_history_kept_in_the_layout_before_0_1_0_is_moved_and_read_after_a_colle
     assert [(str(d.path), d.operation) for d in workspace.deleted("/")] == [
         ("/b.md", "clear"),
         ("/notes/a.md", "clear"),
+        ("/x.memspace-v/c.md", "clear"),
     ]
     assert sorted(info.key for info in workspace.store.list(history.root, include_reserved=True)) == sorted(
         keys
     )
     report = workspace.restore_tree("/", at=before)
-    assert sorted(map(str, report.restored)) == ["/b.md", "/notes/a.md"]
+    assert sorted(map(str, report.restored)) == ["/b.md", "/notes/a.md", "/x.memspace-v/c.md"]
     assert workspace.read("/notes/a.md").text == "two\n"
 
 

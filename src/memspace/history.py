@@ -325,6 +325,9 @@ class History:
         listed = self.store.list(f"{self.root}{under.dir_key}", include_reserved=True)
         if not under.is_root:  # its own entries are in its folder's history, beside its siblings'
             listed = itertools.chain(self.store.list(self.folder_of(under), include_reserved=True), listed)
+        return self._by_path(listed)
+
+    def _by_path(self, listed: Iterable[ObjectInfo]) -> dict[VirtualPath, list[Entry]]:
         found: dict[VirtualPath, list[Entry]] = {}
         for info in listed:
             path = self._path_of(info.key)
@@ -386,20 +389,22 @@ class History:
         """Apply retention; return (entries removed, bytes freed). ``live`` maps existing files to their info."""
         now = now or datetime.now(UTC)
         horizon = now - timedelta(days=self.retention.days)
-        self._upgrade_layout()
+        listed = list(self.store.list(self.root, include_reserved=True))
+        if self._upgrade_layout(listed):
+            listed = list(self.store.list(self.root, include_reserved=True))
         doomed: list[Entry] = []
-        all_paths = self.paths(ROOT)
-        for path, entries in all_paths.items():
+        for path, entries in self._by_path(listed).items():
             doomed.extend(self._expired(path, entries, live.get(path), now, horizon))
         self.store.delete([entry.key for entry in doomed])
         return len(doomed), sum(entry.size for entry in doomed)
 
-    def _upgrade_layout(self) -> None:
-        """Move entries kept by development builds before 0.1.0 (``history/<path>/.memspace-v/<entry>``)
-        to where they are read now. Each is copied, then its old key removed: an interrupted upgrade
-        leaves a copy or both, and the next collection finishes it."""
+    def _upgrade_layout(self, listed: Iterable[ObjectInfo]) -> bool:
+        """Move the entries among ``listed`` that development builds before 0.1.0 kept at
+        ``history/<path>/.memspace-v/<entry>`` to where they are read now; return whether there
+        were any. Each is copied, then its old key removed: an interrupted upgrade leaves a copy
+        or both, and the next collection finishes it."""
         old: list[tuple[str, str]] = []
-        for info in self.store.list(self.root, include_reserved=True):
+        for info in listed:
             folder, marker, name = info.key[len(self.root) :].rpartition(f"{VERSION_DIR}/")
             if marker and "/" not in name and (not folder or folder.endswith("/")):
                 path = VirtualPath.from_key(folder.removesuffix("/"))
@@ -413,6 +418,7 @@ class History:
             with contextlib.suppress(PreconditionFailed):
                 self.store.put(new_key, data, mode="create", write_ids=())
             self.store.delete([key])
+        return bool(old)
 
     def _expired(
         self,
