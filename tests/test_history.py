@@ -376,6 +376,25 @@ def test_local_writes_find_the_current_version_without_reading_the_files_records
     ]
 
 
+def test_a_local_file_written_many_times_takes_no_more_disk_than_one_written_once(tmp_path: Path) -> None:
+    """The write ids kept with a file stay few enough to fit in its inode: were they to spill
+    into a block of their own, every version would cost one more block, allocated and journaled
+    at each write (on ext4, from a file's third write on)."""
+    workspace = MemoryTools.from_config(
+        {"memory_tool_local_dir": str(tmp_path / "mem")}, environ={}
+    ).workspace
+    if not _local_xattrs(tmp_path):
+        pytest.skip("no extended attributes here")
+    workspace.create("/once.md", "x\n" * 10)
+    workspace.create("/often.md", "x\n")
+    for _ in range(9):
+        workspace.append("/often.md", "x")
+    folder = tmp_path / "mem" / "default"
+    assert (folder / "often.md").read_bytes() == (folder / "once.md").read_bytes()[:-1]
+    assert (folder / "often.md").stat().st_blocks == (folder / "once.md").stat().st_blocks
+    assert [v.operation for v in workspace.history("/often.md")] == ["append"] * 9 + ["create"]
+
+
 def test_a_copy_carrying_a_files_attributes_is_not_taken_for_the_version_it_copied(tmp_path: Path) -> None:
     if not _local_xattrs(tmp_path):
         pytest.skip("no extended attributes here")

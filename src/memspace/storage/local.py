@@ -97,7 +97,11 @@ _MAX_WALK_KEY_BYTES = 4096
 _WALK_OPEN_FOLDERS = 64  # descriptors a walk keeps open on its branch (the rest are reopened as '..')
 _IDS_ATTRIBUTE = "user.memspace.write-ids"
 _HAS_XATTRS = hasattr(os, "setxattr")  # Linux; elsewhere history finds a file's id among its records
-_KEPT_WRITE_IDS = 8  # as object stores keep: the newest first
+# Write ids kept with a local file, newest first: its own and the one before. Locally they only
+# name versions for history (a local write never has an unknown outcome), and two fit in the
+# inode beside its other attributes on ext4 (256-byte inodes); a third spills into a block of
+# its own, allocated and journaled at every write of a file written more than twice.
+_KEPT_WRITE_IDS = 2
 _EMPTY_TREE_DEPTH = 32  # how deep a tree of empty folders in the way of a write is cleared away
 
 
