@@ -308,6 +308,14 @@ def test_history_kept_in_the_layout_before_0_1_0_is_moved_and_read_after_a_colle
         )
     workspace.store.delete(keys)
     assert workspace.deleted("/") == []
+    # A move interrupted between its copy and the removal of the old key, to be finished.
+    interrupted = next(key for key in keys if "/notes/" in key and ".v." in key)
+    workspace.store.put(
+        interrupted,
+        workspace.store.get(_old_layout(interrupted, history.root)).data,
+        mode="create",
+        write_ids=(),
+    )
 
     workspace.collect_garbage()
     assert {path: contents(workspace, path) for path in expected} == expected
